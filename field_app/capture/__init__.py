@@ -1,0 +1,1 @@
+"""Capture: camera, microphone and synthetic sources, watermark, encoder, segmenter. No Qt."""

@@ -1,0 +1,1 @@
+"""Domain core: cases, parties, officers, the procedure engine, deadlines, clock. No Qt."""

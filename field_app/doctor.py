@@ -1,0 +1,193 @@
+"""`field-app doctor`: what this laptop can and cannot do, in plain Chinese, for IT and officers.
+
+Every check opens the real thing (a camera frame, microphone samples, a keyring round trip, a font
+registration, a Qt platform in a child process) instead of trusting that a file exists. Exit code 0
+means the app can do its job here; otherwise the report says which check failed and what to do.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Callable
+
+from field_app import __version__
+from field_app.display import display_problem
+from field_app.paths import self_command
+
+OK, WARN, ERROR = "正常", "警告", "错误"
+
+# Recording 720p for a long visit takes about 1 GB an hour; below these the officer will run out.
+DISK_ERROR_BYTES = 5 * 1024**3
+DISK_WARN_BYTES = 20 * 1024**3
+
+
+@dataclass
+class Check:
+    key: str
+    title: str
+    status: str
+    detail: str
+    advice: str = ""
+
+
+def check_cameras() -> Check:
+    from field_app.capture.devices import find_cameras
+
+    try:
+        cams = find_cameras()
+    except Exception as exc:
+        return Check("camera", "摄像头", ERROR, f"无法检测摄像头（{exc}）", "请检查 OpenCV 是否安装完整。")
+    if not cams:
+        return Check("camera", "摄像头", ERROR, "未找到摄像头（没有能输出画面的视频设备）",
+                     "请连接摄像头或检查驱动，然后重新运行 field-app doctor。没有摄像头不能进行需要全程录像的执法。")
+    shown = "；".join(f"{c.ident}（{c.width}×{c.height}）" for c in cams)
+    return Check("camera", "摄像头", OK, f"找到 {len(cams)} 个：{shown}")
+
+
+def check_microphones() -> Check:
+    from field_app.capture.devices import AudioUnavailable, find_microphones
+
+    try:
+        mics = find_microphones()
+    except AudioUnavailable as exc:
+        return Check("microphone", "麦克风", ERROR, str(exc), "请安装音频组件后重试。")
+    default = [m for m in mics if m.is_default]
+    if not mics:
+        return Check("microphone", "麦克风", ERROR, "未找到能录音的麦克风", "请连接麦克风或检查声音设置。")
+    if not default:
+        return Check("microphone", "麦克风", WARN, f"找到 {len(mics)} 个输入设备，但默认输入设备无法录音",
+                     "请在系统声音设置中选择可用的默认麦克风。")
+    mic = default[0]
+    level = "无声" if mic.level_dbfs is None or mic.level_dbfs == float("-inf") else f"{mic.level_dbfs:.0f} dBFS"
+    return Check("microphone", "麦克风", OK, f"默认：{mic.name}（试录电平 {level}）；共 {len(mics)} 个输入设备")
+
+
+def check_pdf_font() -> Check:
+    from field_app.printing.fonts import FontUnavailable, find_pdf_font
+
+    try:
+        font = find_pdf_font()
+    except FontUnavailable as exc:
+        return Check("pdf_font", "打印用中文字体", ERROR, str(exc))
+    return Check("pdf_font", "打印用中文字体", OK, f"{font.path}")
+
+
+def check_keyring() -> Check:
+    from field_app.store.secrets import KeyringUnavailable, probe_keyring
+
+    try:
+        report = probe_keyring()
+    except KeyringUnavailable as exc:
+        return Check("keyring", "系统密钥环", ERROR, str(exc))
+    except Exception as exc:
+        return Check("keyring", "系统密钥环", ERROR, f"系统密钥环不可用（{type(exc).__name__}: {exc}）")
+    return Check("keyring", "系统密钥环", OK, f"{report.detail}（{report.backend}）")
+
+
+def check_disk(data_dir: Path) -> Check:
+    try:
+        data_dir.mkdir(parents=True, exist_ok=True)
+        probe = data_dir / ".doctor-write-test"
+        probe.write_bytes(b"ok")
+        probe.unlink()
+    except OSError as exc:
+        return Check("disk", "数据目录", ERROR, f"数据目录 {data_dir} 无法写入（{exc.strerror or exc}）",
+                     "请检查磁盘和权限，或用 --data-dir 指定其他目录。")
+    free = shutil.disk_usage(data_dir).free
+    gib = free / 1024**3
+    detail = f"{data_dir}：可用空间 {gib:.1f} GB（约可录像 {gib:.0f} 小时）"
+    if free < DISK_ERROR_BYTES:
+        return Check("disk", "数据目录", ERROR, detail, "空间不足，请先同步到局里并释放空间。")
+    if free < DISK_WARN_BYTES:
+        return Check("disk", "数据目录", WARN, detail, "空间偏少，长时间执法可能不够用。")
+    return Check("disk", "数据目录", OK, detail)
+
+
+def _list_printers() -> list[str]:
+    if sys.platform == "win32":  # untested here: no Windows machine in CI
+        cmd = ["powershell", "-NoProfile", "-Command", "Get-Printer | Select-Object -ExpandProperty Name"]
+    else:
+        if not shutil.which("lpstat"):
+            return []
+        cmd = ["lpstat", "-e"]
+    try:
+        out = subprocess.run(cmd, capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.TimeoutExpired):
+        return []
+    return [line.strip() for line in out.stdout.splitlines() if line.strip()]
+
+
+def check_printers() -> Check:
+    printers = _list_printers()
+    if not printers:
+        return Check("printer", "打印机", WARN, "未找到打印机",
+                     "现场需要打印笔录供当事人逐页签名；请连接便携打印机并安装驱动。")
+    return Check("printer", "打印机", OK, "、".join(printers))
+
+
+def check_qt_platform() -> Check:
+    problem = display_problem()
+    if problem:
+        return Check("qt", "图形界面", ERROR, problem.splitlines()[0], "在桌面会话中运行，或使用 xvfb-run -a field-app。")
+    try:
+        out = subprocess.run(self_command() + ["_qt-probe"], capture_output=True, text=True, timeout=60)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return Check("qt", "图形界面", ERROR, f"无法启动 Qt（{exc}）")
+    if out.returncode != 0:
+        tail = (out.stderr.strip().splitlines() or ["无输出"])[-1]
+        return Check("qt", "图形界面", ERROR, f"Qt 无法启动（{tail}）", "请安装 Qt 所需的系统库（见 README）。")
+    info = json.loads(out.stdout)
+    if not info["cjk_font"]:
+        return Check("qt", "图形界面", ERROR, f"Qt 平台 {info['platform']}，但没有中文字体",
+                     "请安装 fonts-noto-cjk 或 fonts-wqy-zenhei。")
+    return Check("qt", "图形界面", OK,
+                 f"Qt {info['qt_version']}，平台 {info['platform']}，屏幕 {info['screens']} 个，中文字体 {info['cjk_font']}")
+
+
+CHECKS: list[Callable[[], Check]] = [
+    check_cameras, check_microphones, check_pdf_font, check_keyring, check_printers, check_qt_platform,
+]
+
+
+def run_checks(data_dir: Path) -> list[Check]:
+    """Run every check; a check that crashes becomes an ERROR entry, never a traceback."""
+    results = []
+    for fn in [lambda: check_disk(data_dir), *CHECKS]:
+        try:
+            results.append(fn())
+        except Exception as exc:
+            results.append(Check(getattr(fn, "__name__", "check"), "检查", ERROR, f"检查程序出错：{exc!r}"))
+    return results
+
+
+def format_report(data_dir: Path, checks: list[Check]) -> str:
+    lines = [f"执法全过程记录 设备自检（field-app {__version__}）", f"数据目录：{data_dir}", ""]
+    for c in checks:
+        lines.append(f"[{c.status}] {c.title}：{c.detail}")
+        if c.advice and c.status != OK:
+            lines.append(f"        处理办法：{c.advice}")
+    errors = sum(c.status == ERROR for c in checks)
+    warns = sum(c.status == WARN for c in checks)
+    lines.append("")
+    if errors:
+        lines.append(f"结论：有 {errors} 项错误、{warns} 项警告，本机暂不能用于现场执法。")
+    elif warns:
+        lines.append(f"结论：可以使用，但有 {warns} 项警告。")
+    else:
+        lines.append("结论：一切正常，可以使用。")
+    return "\n".join(lines)
+
+
+def main(data_dir: Path, as_json: bool = False) -> int:
+    checks = run_checks(data_dir)
+    if as_json:
+        print(json.dumps({"data_dir": str(data_dir), "checks": [asdict(c) for c in checks]},
+                         ensure_ascii=False, indent=2))
+    else:
+        print(format_report(data_dir, checks))
+    return 1 if any(c.status == ERROR for c in checks) else 0

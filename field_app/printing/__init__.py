@@ -1,0 +1,1 @@
+"""Printing: form definition + record -> PDF (reportlab), page QR codes, copies. No Qt."""

@@ -1,0 +1,1 @@
+"""The evidence store: encrypted database, keys, media vault, append-only signed log. No Qt."""

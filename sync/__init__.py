@@ -1,0 +1,1 @@
+"""Sync between the laptop and headquarters: protocol (pure), client (laptop), server (HQ)."""

@@ -1,0 +1,1 @@
+"""The laptop's uploader/downloader over the store's outbox. No Qt."""

@@ -1,0 +1,70 @@
+"""`xvfb-run field-app` on a real X server: the window appears and Chinese is drawn, not boxes."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from field_app import APP_NAME_ZH
+from tests.harness.system import require_executable
+
+pytestmark = pytest.mark.needs_display
+
+
+def _glyph_cells_differ(png: Path, text: str) -> bool:
+    """Cut the centred title into one cell per character; empty boxes ("tofu") would all look alike."""
+    from PIL import Image
+
+    image = Image.open(png).convert("L")
+    w, h = image.size
+    band = image.crop((0, h // 4, w, 3 * h // 4))  # the title sits in the middle of the window
+    dark = band.point(lambda v: 255 if v < 80 else 0)
+    box = dark.getbbox()
+    assert box, "no dark text in the middle of the window"
+    left, top, right, bottom = box
+    cell = (right - left) / len(text)
+    digests = set()
+    for i in range(len(text)):
+        glyph = dark.crop((int(left + i * cell), top, int(left + (i + 1) * cell), bottom))
+        digests.add(hashlib.sha256(glyph.tobytes()).hexdigest())
+    return len(digests) == len(text)
+
+
+def screenshot_under_xvfb(shot: Path, extra_env: dict[str, str] | None = None) -> None:
+    require_executable("xvfb-run")
+    require_executable("xauth")
+    env = {k: v for k, v in os.environ.items() if k not in {"QT_QPA_PLATFORM", "DISPLAY", "WAYLAND_DISPLAY"}}
+    env.update(extra_env or {})
+    result = subprocess.run(
+        ["xvfb-run", "-a", "-s", "-screen 0 1366x768x24", str(Path(sys.executable).parent / "field-app"),
+         "--screenshot", str(shot)],
+        capture_output=True, text=True, env=env, timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+
+
+def test_window_under_xvfb_renders_chinese(tmp_path):
+    shot = tmp_path / "main.png"
+    screenshot_under_xvfb(shot)
+    from PIL import Image
+
+    assert Image.open(shot).size == (1366, 768)
+    assert _glyph_cells_differ(shot, APP_NAME_ZH)
+
+
+def test_a_machine_without_cjk_fonts_is_caught_by_the_same_check(tmp_path):
+    # Only DejaVu visible to fontconfig: Qt draws empty boxes, the app still starts (non-modal
+    # warning), and the glyph check above must notice.
+    conf = tmp_path / "fonts.conf"
+    conf.write_text(
+        '<?xml version="1.0"?><!DOCTYPE fontconfig SYSTEM "fonts.dtd"><fontconfig>'
+        f'<dir>/usr/share/fonts/truetype/dejavu</dir><cachedir>{tmp_path}/fc-cache</cachedir></fontconfig>'
+    )
+    shot = tmp_path / "tofu.png"
+    screenshot_under_xvfb(shot, {"FONTCONFIG_FILE": str(conf)})
+    assert not _glyph_cells_differ(shot, APP_NAME_ZH)
