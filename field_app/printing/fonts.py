@@ -10,19 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from field_app.paths import resources_dir
+from field_app.fontfiles import cjk_font_candidates
 
 # Characters every official document needs; a font missing one of them would print empty boxes.
 PROBE_TEXT = "执法全过程记录第页共检查询问笔录签名日期封存送达回证"
-
-SYSTEM_CANDIDATES = (
-    "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc",
-    "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",
-    "C:/Windows/Fonts/simsun.ttc",
-    "C:/Windows/Fonts/simhei.ttf",
-    "C:/Windows/Fonts/simfang.ttf",
-    "C:/Windows/Fonts/msyh.ttc",
-)
 
 
 class FontUnavailable(RuntimeError):
@@ -37,10 +28,7 @@ class PdfFont:
 
 
 def _candidates() -> list[Path]:
-    bundled = sorted(
-        p for p in (resources_dir() / "fonts").glob("*") if p.suffix.lower() in {".ttf", ".ttc"}
-    )
-    return bundled + [Path(p) for p in SYSTEM_CANDIDATES]
+    return cjk_font_candidates()
 
 
 def find_pdf_font() -> PdfFont:
