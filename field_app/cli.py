@@ -11,6 +11,10 @@ import sys
 
 from field_app import APP_NAME_ZH, __version__
 from field_app.paths import resolve_data_dir
+from field_app.store import commands as store_commands
+
+# Modules that add checks to `field-app verify` (field_app.store.verify.register_check) when imported.
+VERIFY_PLUGINS = ("field_app.capture.recordings",)  # recording segment chains, notice, pauses, gaps
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -28,6 +32,7 @@ def build_parser() -> argparse.ArgumentParser:
     doctor = sub.add_parser("doctor", help="检查本机的摄像头、麦克风、字体、密钥环、磁盘、打印机和图形界面")
     doctor.add_argument("--json", action="store_true", help="以 JSON 输出（供脚本使用）")
     sub.add_parser("_qt-probe", help=argparse.SUPPRESS)  # used by doctor in a child process
+    store_commands.add_parsers(sub)  # verify, checkpoint, recover
     return parser
 
 
@@ -38,6 +43,8 @@ def main(argv: list[str] | None = None) -> int:
         from field_app import doctor
 
         return doctor.main(data_dir, as_json=args.json)
+    if args.command in ("verify", "checkpoint", "recover"):
+        return store_commands.run(args, data_dir, verify_plugins=VERIFY_PLUGINS)
     if args.command == "_qt-probe":
         from field_app.ui.probe import main as probe_main
 

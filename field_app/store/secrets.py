@@ -15,6 +15,8 @@ import keyring
 import keyring.backend
 import keyring.errors
 
+from field_app.store.errors import StoreError
+
 # Fully qualified class names of backends that keep secrets in an OS-protected store.
 SAFE_BACKENDS = frozenset(
     {
@@ -27,8 +29,9 @@ SAFE_BACKENDS = frozenset(
 )
 
 
-class KeyringUnavailable(RuntimeError):
-    """No safe OS keyring. ``str(exc)`` is a Chinese sentence for the user."""
+class KeyringUnavailable(StoreError):
+    """No safe OS keyring. ``str(exc)`` is a Chinese sentence for the user (a StoreError, so the store
+    fails closed with the same kind of error as everything else)."""
 
 
 @dataclass(frozen=True)
