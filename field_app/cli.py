@@ -12,6 +12,7 @@ import sys
 from field_app import APP_NAME_ZH, __version__
 from field_app.paths import resolve_data_dir
 from field_app.store import commands as store_commands
+from field_app.capture import commands as capture_commands
 
 # Modules that add checks to `field-app verify` (field_app.store.verify.register_check) when imported.
 VERIFY_PLUGINS = ("field_app.capture.recordings",)  # recording segment chains, notice, pauses, gaps
@@ -33,6 +34,7 @@ def build_parser() -> argparse.ArgumentParser:
     doctor.add_argument("--json", action="store_true", help="以 JSON 输出（供脚本使用）")
     sub.add_parser("_qt-probe", help=argparse.SUPPRESS)  # used by doctor in a child process
     store_commands.add_parsers(sub)  # verify, checkpoint, recover
+    capture_commands.add_parsers(sub)  # recordings, export-recording
     return parser
 
 
@@ -45,6 +47,8 @@ def main(argv: list[str] | None = None) -> int:
         return doctor.main(data_dir, as_json=args.json)
     if args.command in ("verify", "checkpoint", "recover"):
         return store_commands.run(args, data_dir, verify_plugins=VERIFY_PLUGINS)
+    if args.command in ("recordings", "export-recording"):
+        return capture_commands.run(args, data_dir)
     if args.command == "_qt-probe":
         from field_app.ui.probe import main as probe_main
 

@@ -163,6 +163,10 @@ def export_recording(store, recording_id: str, out_path: Path) -> dict:
             stream.close()
 
 
+# Intact evidence that a supervisor must see (not damage): reported, but `verify` still exits 0.
+NOTICE_KINDS = frozenset({"segment_truncated", "recording_open", "notice_missing", "recording_pause", "recording_gap"})
+
+
 def segment_chain_problems(info: RecordingInfo) -> Iterator[tuple[str, str, int | None]]:
     """(kind, Chinese message, seq) for everything wrong with one recording's segment chain, plus
     every pause and gap (第六十二条(五): no breaks at one place)."""
@@ -197,7 +201,7 @@ def check_recordings(ctx) -> Iterator:
 
     for info in collect(ctx.iter_entries()).values():
         for kind, message, seq in segment_chain_problems(info):
-            yield Problem(kind, message, seq=seq)
+            yield Problem(kind, message, seq=seq, severity="notice" if kind in NOTICE_KINDS else "error")
         for payload, seq in zip(info.segments, info.segment_seqs):
             try:
                 with ctx.store.open_media(payload["sha256"]):

@@ -118,7 +118,7 @@ def _verify(args, data_dir: Path, plugins: tuple[str, ...]) -> int:
     for problem in report.problems:
         print(problem)
     print(report.summary())
-    return EXIT_PROBLEMS if report.problems else EXIT_OK
+    return EXIT_PROBLEMS if report.errors else EXIT_OK
 
 
 def _checkpoint(args, data_dir: Path) -> int:

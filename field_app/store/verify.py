@@ -47,11 +47,16 @@ class Problem:
     message: str
     seq: int | None = None
     file: str | None = None
+    # "error": the evidence was damaged or tampered with. "notice": the evidence is intact but shows
+    # something a supervisor must see (a pause in a recording, a gap after a crash, a missing notice).
+    severity: str = "error"
 
     def __str__(self) -> str:
+        label = "注意" if self.severity == "notice" else "错误"
         where = [f"第 {self.seq} 条记录"] if self.seq is not None else []
         where += [f"文件 {self.file}"] if self.file else []
-        return f"[{self.kind}] {'，'.join(where)}：{self.message}" if where else f"[{self.kind}] {self.message}"
+        head = f"[{label}·{self.kind}]"
+        return f"{head} {'，'.join(where)}：{self.message}" if where else f"{head} {self.message}"
 
 
 Check = Callable[["VerifyContext"], Iterable[Problem]]
@@ -90,6 +95,7 @@ class VerifyContext:
     chain_problems: dict[tuple[str, int], Problem] = field(default_factory=dict)
     roots: dict[int, bytes] = field(default_factory=dict)  # tree size → root over the rows as stored
     media_refs: dict[str, int] = field(default_factory=dict)  # sha256 → first seq referring to it
+    pruned: set[str] = field(default_factory=set)  # sha256 of media removed after HQ held it (store.media_pruned)
     case_rows: dict[str, tuple] = field(default_factory=dict)
     enrolled: dict[str, tuple] = field(default_factory=dict)
 
@@ -123,6 +129,11 @@ class VerifyContext:
                 self.roots[self.count] = frontier.root()
             for sha in entry.media:
                 self.media_refs.setdefault(sha, entry.seq)
+            if entry.entry_type == "store.media_pruned" and entry.seq not in self.flagged:
+                try:
+                    self.pruned.add(str(entry.payload["sha256"]))
+                except (ValueError, KeyError, TypeError):
+                    pass
             if entry.entry_type == "store.officer_enrolled":
                 try:
                     p = entry.payload
@@ -232,6 +243,8 @@ def check_media(ctx: VerifyContext) -> Iterator[Problem]:
         try:
             vault.check_file(path, store._media_store().keys, sha)
         except MediaMissing:
+            if sha in ctx.pruned:
+                continue  # removed on purpose after HQ's receipt covered it (logged before deletion)
             yield Problem("media_missing", f"媒体文件 {sha[:12]}… 不见了（被删除或移走）。", seq=seq, file=name)
         except MediaReplaced as exc:
             yield Problem("media_replaced", f"媒体文件 {sha[:12]}… 被换成了另一个文件（{exc.actual_sha256[:12]}…）。",
@@ -286,11 +299,20 @@ class Report:
     checkpoints: int
     checks: list[str]
 
+    @property
+    def errors(self) -> list[Problem]:
+        """Problems that mean damage or tampering (notices excluded)."""
+        return [p for p in self.problems if p.severity != "notice"]
+
     def summary(self) -> str:
+        notices = len(self.problems) - len(self.errors)
+        if not self.errors and notices:
+            return (f"校验通过：{self.entries} 条记录、{self.media} 个媒体文件均完好；"
+                    f"另有 {notices} 条需要注意的情况（见上）。")
         if not self.problems:
             return (f"校验通过：{self.entries} 条记录、{self.media} 个媒体文件、{self.checkpoints} 个检查点，"
                     f"{len(self.checks)} 项检查均未发现问题。")
-        return f"校验发现 {len(self.problems)} 个问题（共 {self.entries} 条记录、{self.media} 个媒体文件）。"
+        return f"校验发现 {len(self.errors)} 个问题（共 {self.entries} 条记录、{self.media} 个媒体文件）。"
 
 
 def verify_report(source: Path | Store, password: str | None = None, *, officer: str | None = None,

@@ -63,7 +63,7 @@ def test_verify_lists_each_problem_and_exits_one(closed, tmp_path):
     conn.close()
     result = field_app(closed, "verify", "--officer", WANG[1], "--password-file", password_file(tmp_path, WANG[3]))
     assert result.returncode == 1
-    assert result.stdout.splitlines()[0].startswith("[entry_altered] 第 5 条记录：")
+    assert result.stdout.splitlines()[0].startswith("[错误·entry_altered] 第 5 条记录：")
     assert "校验发现 1 个问题" in result.stdout
 
 
@@ -100,7 +100,7 @@ def test_exported_checkpoint_catches_a_database_put_back_from_an_older_copy(clos
     shutil.copyfile(old, closed / "evidence.db")
     result = field_app(closed, "verify", "--officer", WANG[1], "--password-file", pw, "--checkpoint", str(tmp_path / "cp.json"))
     assert result.returncode == 1
-    assert "[store_rolled_back]" in result.stdout
+    assert "[错误·store_rolled_back]" in result.stdout
 
 
 def test_recover_with_the_hq_key_sets_a_new_password(closed, tmp_path, hq_keys):

@@ -1,0 +1,49 @@
+"""`field-app recordings`, `field-app export-recording` and `field-app verify` on a recorded store."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.unit.capture.helpers import ffprobe
+from tests.unit.capture.test_session import record
+from tests.unit.store.conftest import WANG
+
+BIN = Path(sys.executable).parent
+
+
+def field_app(data_dir: Path, password_file: Path, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([str(BIN / "field-app"), "--data-dir", str(data_dir), *args, "--officer", WANG[1],
+                           "--password-file", str(password_file)],
+                          capture_output=True, text=True, env=dict(os.environ), timeout=120)
+
+
+def test_list_export_and_verify_from_the_command_line(store, data_dir, tmp_path):
+    session = record(store, 2.5, pause=True)
+    store.close()
+    pw = tmp_path / "pw.txt"
+    pw.write_text(WANG[3] + "\n", encoding="utf-8")
+
+    listed = field_app(data_dir, pw, "recordings")
+    assert listed.returncode == 0, listed.stderr
+    assert session.recording_id in listed.stdout and "御景苑" in listed.stdout and "测试信号" in listed.stdout
+
+    out = tmp_path / "out.mp4"
+    exported = field_app(data_dir, pw, "export-recording", session.recording_id[-8:], str(out))
+    assert exported.returncode == 0, exported.stderr
+    assert sorted(s["codec_type"] for s in ffprobe(out)["streams"]) == ["audio", "video"]
+
+    verified = field_app(data_dir, pw, "verify")
+    assert verified.returncode == 0, verified.stdout + verified.stderr  # a pause is a notice, not damage
+    assert "recording_pause" in verified.stdout and "当事人要求暂停去取账本" in verified.stdout
+    assert "校验通过" in verified.stdout
+
+
+def test_unknown_recording_is_a_clear_error(store, data_dir, tmp_path):
+    store.close()
+    pw = tmp_path / "pw.txt"
+    pw.write_text(WANG[3] + "\n", encoding="utf-8")
+    result = field_app(data_dir, pw, "export-recording", "nope", str(tmp_path / "x.mp4"))
+    assert result.returncode == 2 and "找不到录像" in result.stderr and "Traceback" not in result.stderr
