@@ -7,7 +7,10 @@ the synthetic camera and microphone paced in real time — capture, watermark, H
 segmenting, AES-GCM into the vault, SHA-256, log entries. Figure: process CPU seconds per recorded
 second, and whether it kept up (frames encoded vs expected, dropped frames).
 Baseline: the same synthetic frames (generated before timing) and tone encoded with the same PyAV
-settings into one Matroska file, unpaced: CPU seconds per second of material.
+settings into one Matroska file, fed at the same real-time pace (a camera delivers 30 frames a second;
+x264's threads cost more when woken per frame than when fed flat out, and that cost is not ours):
+CPU seconds per second of material.
+Rounds alternate baseline and pipeline (other load on the machine hits both alike); medians are used.
 Target: pipeline / baseline ≤ 1.3, real time, 0 dropped frames. Exit code 1 if missed.
 """
 
@@ -54,7 +57,7 @@ def pipeline(data_dir: Path, settings, seconds: float) -> dict:
             "segments": result["segments"]}
 
 
-def bare_encode(settings, seconds: float) -> dict:
+def bare_encode(settings, seconds: float, paced: bool = True) -> dict:
     from field_app.capture.sources import SyntheticAudio, SyntheticVideo
 
     video = SyntheticVideo(settings.width, settings.height, settings.fps)
@@ -62,7 +65,7 @@ def bare_encode(settings, seconds: float) -> dict:
     tone = SyntheticAudio().samples(0, settings.audio_rate)
     n_frames = int(seconds * settings.fps)
     out = io.BytesIO()
-    cpu0 = time.process_time()
+    cpu0, wall0 = time.process_time(), time.perf_counter()
     with av.open(out, "w", format="matroska") as container:
         v = container.add_stream("libx264", rate=settings.fps)
         v.width, v.height, v.pix_fmt = settings.width, settings.height, "yuv420p"
@@ -75,6 +78,10 @@ def bare_encode(settings, seconds: float) -> dict:
         per_frame = settings.audio_rate // settings.fps
         pending = np.zeros(0, np.float32)
         for i in range(n_frames):
+            if paced:
+                delay = i / settings.fps - (time.perf_counter() - wall0)
+                if delay > 0:
+                    time.sleep(delay)
             frame = av.VideoFrame.from_ndarray(frames[i % len(frames)], format="rgb24")
             frame.pts, frame.time_base = i, Fraction(1, settings.fps)
             container.mux(v.encode(frame))
@@ -94,7 +101,8 @@ def bare_encode(settings, seconds: float) -> dict:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--seconds", type=float, default=20.0)
+    parser.add_argument("--seconds", type=float, default=15.0)
+    parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--width", type=int, default=1280)
     parser.add_argument("--height", type=int, default=720)
     parser.add_argument("--fps", type=int, default=30)
@@ -112,18 +120,28 @@ def main(argv: list[str] | None = None) -> int:
         if not os.environ.get("DBUS_SESSION_BUS_ADDRESS"):
             service = SecretService(root / "keyring").start()
             os.environ["DBUS_SESSION_BUS_ADDRESS"] = service.bus_address
+        bases, pipes = [], []
         try:
-            base = bare_encode(settings, args.seconds)
-            pipe = pipeline(root / "data", settings, args.seconds)
+            for round_no in range(args.rounds):
+                bases.append(bare_encode(settings, args.seconds))
+                pipes.append(pipeline(root / f"data{round_no}", settings, args.seconds))
         finally:
             if service:
                 service.stop()
+    import statistics
+
+    base = {"cpu_per_s": statistics.median(b["cpu_per_s"] for b in bases)}
+    pipe = dict(min(pipes, key=lambda p: abs(p["cpu_per_s"] - statistics.median(q["cpu_per_s"] for q in pipes))))
+    pipe["cpu_per_s"] = statistics.median(p["cpu_per_s"] for p in pipes)
+    pipe["dropped"] = sum(p["dropped"] for p in pipes)
+    realtime_all = all(p["frames"] >= p["expected"] - settings.fps // 2 for p in pipes)
     ratio = pipe["cpu_per_s"] / base["cpu_per_s"]
-    realtime = pipe["frames"] >= pipe["expected"] - settings.fps // 2
-    print(f"capture bench: {settings.width}x{settings.height}@{settings.fps}, {args.seconds:.0f} s recorded")
-    print(f"  bare PyAV encode     {base['cpu_per_s']:.3f} CPU-s per recorded s")
+    realtime = realtime_all
+    print(f"capture bench: {settings.width}x{settings.height}@{settings.fps}, {args.rounds} rounds of {args.seconds:.0f} s")
+    print(f"  bare PyAV encode     {base['cpu_per_s']:.3f} CPU-s per recorded s (paced, median)")
     print(f"  full pipeline        {pipe['cpu_per_s']:.3f} CPU-s per recorded s "
-          f"({pipe['frames']} of ~{pipe['expected']} frames, {pipe['dropped']} dropped, {pipe['segments']} segments)")
+          f"(median; {pipe['frames']} of ~{pipe['expected']} frames, {pipe['dropped']} dropped in all rounds, "
+          f"{pipe['segments']} segments)")
     print(f"  ratio                {ratio:.2f}x (target <= {TARGET}x); real time: {'yes' if realtime else 'NO'}")
     return 0 if ratio <= TARGET and realtime and pipe["dropped"] == 0 else 1
 
