@@ -67,14 +67,63 @@ def check_microphones() -> Check:
     return Check("microphone", "麦克风", OK, f"默认：{mic.name}（试录电平 {level}）；共 {len(mics)} 个输入设备")
 
 
-def check_pdf_font() -> Check:
-    from field_app.printing.fonts import FontUnavailable, find_pdf_font
+def check_encoder(data_dir: Path) -> Check:
+    """Record one second from the synthetic sources through the real encoder and read it back."""
+    import io
+
+    import av
+
+    from field_app.capture.config import CaptureConfigError, load_capture_config
+    from field_app.capture.encoder import EncoderSettings, SegmentEncoder
+    from field_app.capture.sources import SyntheticAudio, SyntheticVideo
 
     try:
-        font = find_pdf_font()
+        config = load_capture_config(data_dir)
+    except CaptureConfigError as exc:
+        return Check("encoder", "录像编码", ERROR, str(exc))
+    buffers: list[io.BytesIO] = []
+
+    class MemorySink:
+        def begin(self, index):
+            buffers.append(io.BytesIO())
+            return buffers[-1]
+
+        def end(self, index, writer, segment):
+            pass
+
+    settings = EncoderSettings(width=320, height=240, fps=30, segment_seconds=10)
+    try:
+        video, audio = SyntheticVideo(320, 240, 30), SyntheticAudio()
+        encoder = SegmentEncoder(settings, MemorySink())
+        for i in range(30):
+            encoder.video(i / 30, video.frame_at(i))
+            encoder.audio(i / 30, audio.samples(i * 1600, 1600))
+        encoder.close()
+        buffers[0].seek(0)
+        with av.open(buffers[0], "r", format="matroska") as container:
+            frames = sum(1 for _ in container.decode(video=0))
+    except Exception as exc:
+        return Check("encoder", "录像编码", ERROR, f"录像编码测试失败（{type(exc).__name__}: {exc}）",
+                     "请重新安装程序（PyAV/FFmpeg 可能不完整）。")
+    if frames < 29:
+        return Check("encoder", "录像编码", ERROR, f"测试录像只读回 {frames} 帧（应为 30 帧）")
+    e = config.encoder
+    devices = f"摄像头 {config.camera if config.camera is not None else '默认'}，麦克风 {config.microphone if config.microphone is not None else '默认'}"
+    return Check("encoder", "录像编码", OK, f"H.264/AAC 测试录像正常；设置 {e.width}×{e.height} {e.fps} 帧/秒，"
+                 f"每段 {e.segment_seconds:g} 秒；{devices}")
+
+
+def check_pdf_font() -> Check:
+    from field_app.printing.fonts import FontUnavailable, print_fonts
+
+    try:
+        fonts = print_fonts()
     except FontUnavailable as exc:
         return Check("pdf_font", "打印用中文字体", ERROR, str(exc))
-    return Check("pdf_font", "打印用中文字体", OK, f"{font.path}")
+    if fonts.body == fonts.heading:
+        return Check("pdf_font", "打印用中文字体", WARN, f"{fonts.heading.path}（缺少宋体，正文改用黑体）",
+                     "打印仍可进行；如需宋体，请恢复 resources/fonts/pdf 中的字体文件。")
+    return Check("pdf_font", "打印用中文字体", OK, f"正文 {fonts.body.path}；标题 {fonts.heading.path}")
 
 
 def check_keyring() -> Check:
@@ -157,7 +206,7 @@ CHECKS: list[Callable[[], Check]] = [
 def run_checks(data_dir: Path) -> list[Check]:
     """Run every check; a check that crashes becomes an ERROR entry, never a traceback."""
     results = []
-    for fn in [lambda: check_disk(data_dir), *CHECKS]:
+    for fn in [lambda: check_disk(data_dir), lambda: check_encoder(data_dir), *CHECKS]:
         try:
             results.append(fn())
         except Exception as exc:

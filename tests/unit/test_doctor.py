@@ -28,6 +28,7 @@ def test_report_names_each_capability(keyring_env, audio_env, isolated_home):
     assert "SecretService" in checks["keyring"]["detail"]
     assert checks["microphone"]["status"] == "正常"
     assert checks["pdf_font"]["status"] == "正常"
+    assert checks["encoder"]["status"] == "正常" and "H.264/AAC" in checks["encoder"]["detail"]
     assert checks["qt"]["status"] == "正常" and "offscreen" in checks["qt"]["detail"]
     assert checks["disk"]["status"] in {"正常", "警告"} and str(isolated_home) in checks["disk"]["detail"]
     if not glob.glob("/dev/video*"):  # this machine: no camera, and doctor must say so
@@ -78,3 +79,11 @@ def test_no_display_is_reported_not_crashed():
                             env=env, timeout=180)
     checks = {c["key"]: c for c in json.loads(result.stdout)["checks"]}
     assert checks["qt"]["status"] == "错误" and "图形显示" in checks["qt"]["detail"]
+
+
+def test_a_broken_capture_config_is_an_error_not_a_silent_default(isolated_home):
+    isolated_home.mkdir(parents=True, exist_ok=True)
+    (isolated_home / "capture.json").write_text('{"camera": "synthetic", "fps": "fast"}', encoding="utf-8")
+    code, checks = doctor({}, "--json")
+    assert checks["encoder"]["status"] == "错误" and "fps" in checks["encoder"]["detail"]
+    assert code == 1
