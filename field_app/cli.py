@@ -11,6 +11,7 @@ import sys
 
 from field_app import APP_NAME_ZH, __version__
 from field_app.paths import resolve_data_dir
+from field_app.printing import commands as print_commands
 from field_app.store import commands as store_commands
 from field_app.capture import commands as capture_commands
 
@@ -35,6 +36,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("_qt-probe", help=argparse.SUPPRESS)  # used by doctor in a child process
     store_commands.add_parsers(sub)  # verify, checkpoint, recover
     capture_commands.add_parsers(sub)  # recordings, export-recording
+    print_commands.add_parser(sub)  # verify-page
     return parser
 
 
@@ -47,6 +49,8 @@ def main(argv: list[str] | None = None) -> int:
         return doctor.main(data_dir, as_json=args.json)
     if args.command in ("verify", "checkpoint", "recover"):
         return store_commands.run(args, data_dir, verify_plugins=VERIFY_PLUGINS)
+    if args.command == "verify-page":
+        return print_commands.run(args, data_dir)
     if args.command in ("recordings", "export-recording"):
         return capture_commands.run(args, data_dir)
     if args.command == "_qt-probe":

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from field_app import APP_NAME_ZH
+from field_app.paths import resources_dir
 from tests.harness.system import require_executable
 
 pytestmark = pytest.mark.needs_display
@@ -57,14 +58,35 @@ def test_window_under_xvfb_renders_chinese(tmp_path):
     assert _glyph_cells_differ(shot, APP_NAME_ZH)
 
 
-def test_a_machine_without_cjk_fonts_is_caught_by_the_same_check(tmp_path):
-    # Only DejaVu visible to fontconfig: Qt draws empty boxes, the app still starts (non-modal
-    # warning), and the glyph check above must notice.
+def _title_image(path: Path, font_file: str) -> Path:
+    """A window-sized image with APP_NAME_ZH centred, drawn by Pillow with ``font_file``."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    image = Image.new("RGB", (1366, 768), "white")
+    draw = ImageDraw.Draw(image)
+    font = ImageFont.truetype(font_file, 48)
+    w = draw.textlength(APP_NAME_ZH, font=font)
+    draw.text(((1366 - w) / 2, 360), APP_NAME_ZH, font=font, fill="black")
+    image.save(path)
+    return path
+
+
+def test_the_glyph_check_catches_empty_boxes(tmp_path):
+    # DejaVu has no Chinese: Pillow draws its missing-glyph box for every character ("tofu").
+    tofu = _title_image(tmp_path / "tofu.png", "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
+    assert not _glyph_cells_differ(tofu, APP_NAME_ZH)
+    chinese = _title_image(tmp_path / "chinese.png", str(resources_dir() / "fonts" / "wqy-zenhei.ttc"))
+    assert _glyph_cells_differ(chinese, APP_NAME_ZH)
+
+
+def test_a_machine_without_cjk_fonts_still_draws_chinese_from_the_bundled_font(tmp_path):
+    # Only DejaVu visible to fontconfig: the app loads resources/fonts/wqy-zenhei.ttc itself, so
+    # the title is still real Chinese, not empty boxes.
     conf = tmp_path / "fonts.conf"
     conf.write_text(
         '<?xml version="1.0"?><!DOCTYPE fontconfig SYSTEM "fonts.dtd"><fontconfig>'
         f'<dir>/usr/share/fonts/truetype/dejavu</dir><cachedir>{tmp_path}/fc-cache</cachedir></fontconfig>'
     )
-    shot = tmp_path / "tofu.png"
+    shot = tmp_path / "bundled.png"
     screenshot_under_xvfb(shot, {"FONTCONFIG_FILE": str(conf)})
-    assert not _glyph_cells_differ(shot, APP_NAME_ZH)
+    assert _glyph_cells_differ(shot, APP_NAME_ZH)
