@@ -2,7 +2,7 @@
 VENV ?= .venv
 PYTEST_ARGS ?=
 
-.PHONY: setup run test clean-venv
+.PHONY: setup run test installer clean-venv
 
 setup:
 	@scripts/setup.sh
@@ -12,6 +12,9 @@ run: setup
 
 test: setup
 	@scripts/run-tests.sh $(PYTEST_ARGS)
+
+installer: setup
+	@scripts/build-installer.sh
 
 clean-venv:
 	rm -rf $(VENV)

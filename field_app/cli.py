@@ -34,6 +34,8 @@ def build_parser() -> argparse.ArgumentParser:
     doctor = sub.add_parser("doctor", help="检查本机的摄像头、麦克风、字体、密钥环、磁盘、打印机和图形界面")
     doctor.add_argument("--json", action="store_true", help="以 JSON 输出（供脚本使用）")
     sub.add_parser("_qt-probe", help=argparse.SUPPRESS)  # used by doctor in a child process
+    selftest = sub.add_parser("self-test", help="自检：在临时目录里完整走一遍（证据库、测试录像、检查笔录、打印、校验），然后清理")
+    selftest.add_argument("--keep", metavar="DIR", help="把自检打印的 PDF 复制到这个目录")
     store_commands.add_parsers(sub)  # verify, checkpoint, recover
     capture_commands.add_parsers(sub)  # recordings, export-recording
     print_commands.add_parser(sub)  # verify-page
@@ -53,6 +55,12 @@ def main(argv: list[str] | None = None) -> int:
         return print_commands.run(args, data_dir)
     if args.command in ("recordings", "export-recording"):
         return capture_commands.run(args, data_dir)
+    if args.command == "self-test":
+        from pathlib import Path
+
+        from field_app.selftest import run_self_test
+
+        return run_self_test(Path(args.keep) if args.keep else None)
     if args.command == "_qt-probe":
         from field_app.ui.probe import main as probe_main
 

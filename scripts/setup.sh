@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # Idempotent set-up from a bare Debian 12: system packages, a virtual environment, the Python packages.
 # Fast when nothing is missing (one dpkg-query and one hash comparison).
-# Env: VENV (default .venv), PYTHON (default python3), EXTRAS (default "hq,test").
+# Env: VENV (default .venv), PYTHON (default python3), EXTRAS (default "hq,test,build").
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 VENV=${VENV:-.venv}
 PYTHON=${PYTHON:-python3}
-EXTRAS=${EXTRAS:-hq,test}
+EXTRAS=${EXTRAS:-hq,test,build}
 
 say() { printf '[setup] %s\n' "$*" >&2; }
 
