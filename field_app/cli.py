@@ -34,6 +34,8 @@ def build_parser() -> argparse.ArgumentParser:
     doctor = sub.add_parser("doctor", help="检查本机的摄像头、麦克风、字体、密钥环、磁盘、打印机和图形界面")
     doctor.add_argument("--json", action="store_true", help="以 JSON 输出（供脚本使用）")
     sub.add_parser("_qt-probe", help=argparse.SUPPRESS)  # used by doctor in a child process
+    demo = sub.add_parser("demo", help="演示：用合成音视频完整走一遍五个执法程序，打印PDF并生成演示密码文件")
+    demo.add_argument("--out", metavar="DIR", required=True, help="PDF 和演示密码文件的输出目录")
     selftest = sub.add_parser("self-test", help="自检：在临时目录里完整走一遍（证据库、测试录像、检查笔录、打印、校验），然后清理")
     selftest.add_argument("--keep", metavar="DIR", help="把自检打印的 PDF 复制到这个目录")
     store_commands.add_parsers(sub)  # verify, checkpoint, recover
@@ -55,6 +57,10 @@ def main(argv: list[str] | None = None) -> int:
         return print_commands.run(args, data_dir)
     if args.command in ("recordings", "export-recording"):
         return capture_commands.run(args, data_dir)
+    if args.command == "demo":
+        from field_app.demo import main as demo_main
+
+        return demo_main(data_dir, args.out)
     if args.command == "self-test":
         from pathlib import Path
 

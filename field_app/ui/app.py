@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import os
 import sys
 from pathlib import Path
 
@@ -23,8 +25,35 @@ def create_app() -> QApplication:
     return app
 
 
+def log_file() -> Path:
+    """Where the GUI writes its log (tracebacks go here, never onto the screen)."""
+    state = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+    return Path(state) / "field-recorder" / "ui.log"
+
+
+def setup_logging() -> Path:
+    """Log to ``log_file()`` (created 0600) and send uncaught exceptions in slots there too."""
+    path = log_file()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handler = logging.FileHandler(path, encoding="utf-8")
+    path.chmod(0o600)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    logging.getLogger().addHandler(handler)
+    logging.getLogger().setLevel(logging.INFO)
+
+    def hook(kind, value, tb) -> None:
+        logging.getLogger("field_app.ui").error("uncaught", exc_info=(kind, value, tb))
+
+    sys.excepthook = hook
+    return path
+
+
 def run_gui(data_dir: Path, screenshot: str | None = None) -> int:
     """Run the app until the window closes. With ``screenshot``, save the window as PNG and exit."""
+    try:
+        setup_logging()
+    except OSError:
+        pass  # a read-only home must not stop the app; errors then go to stderr
     app = create_app()
     window = MainWindow(data_dir)
     window.resize(1366, 768)

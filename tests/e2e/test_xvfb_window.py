@@ -17,16 +17,23 @@ from tests.harness.system import require_executable
 pytestmark = pytest.mark.needs_display
 
 
-def _glyph_cells_differ(png: Path, text: str) -> bool:
-    """Cut the centred title into one cell per character; empty boxes ("tofu") would all look alike."""
+# What a new laptop shows first (field_app/ui/unlock.py): a bold heading below the header bar.
+HEADING = "首次使用：登记执法人员并导入局端公钥"
+HEADING_BAND = (45, 110)  # y range of the heading in a 1366×768 window
+
+
+def _glyph_cells_differ(png: Path, text: str, band: tuple[int, int] | None = None) -> bool:
+    """Cut one line of full-width text into one cell per character; empty boxes ("tofu") all look
+    alike, real glyphs differ. ``band``: the y range holding the line (default: the middle half)."""
     from PIL import Image
 
     image = Image.open(png).convert("L")
     w, h = image.size
-    band = image.crop((0, h // 4, w, 3 * h // 4))  # the title sits in the middle of the window
-    dark = band.point(lambda v: 255 if v < 80 else 0)
+    top_y, bottom_y = band or (h // 4, 3 * h // 4)
+    strip = image.crop((0, top_y, w, bottom_y))
+    dark = strip.point(lambda v: 255 if v < 80 else 0)
     box = dark.getbbox()
-    assert box, "no dark text in the middle of the window"
+    assert box, "no dark text in the band"
     left, top, right, bottom = box
     cell = (right - left) / len(text)
     digests = set()
@@ -41,6 +48,7 @@ def screenshot_under_xvfb(shot: Path, extra_env: dict[str, str] | None = None) -
     require_executable("xauth")
     env = {k: v for k, v in os.environ.items() if k not in {"QT_QPA_PLATFORM", "DISPLAY", "WAYLAND_DISPLAY"}}
     env.update(extra_env or {})
+    env.setdefault("FIELD_APP_DATA", str(shot.parent / "empty-data-dir"))  # a new laptop: the set-up screen
     result = subprocess.run(
         ["xvfb-run", "-a", "-s", "-screen 0 1366x768x24", str(Path(sys.executable).parent / "field-app"),
          "--screenshot", str(shot)],
@@ -55,7 +63,7 @@ def test_window_under_xvfb_renders_chinese(tmp_path):
     from PIL import Image
 
     assert Image.open(shot).size == (1366, 768)
-    assert _glyph_cells_differ(shot, APP_NAME_ZH)
+    assert _glyph_cells_differ(shot, HEADING, HEADING_BAND)
 
 
 def _title_image(path: Path, font_file: str) -> Path:
@@ -89,4 +97,4 @@ def test_a_machine_without_cjk_fonts_still_draws_chinese_from_the_bundled_font(t
     )
     shot = tmp_path / "bundled.png"
     screenshot_under_xvfb(shot, {"FONTCONFIG_FILE": str(conf)})
-    assert _glyph_cells_differ(shot, APP_NAME_ZH)
+    assert _glyph_cells_differ(shot, HEADING, HEADING_BAND)
