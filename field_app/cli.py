@@ -36,6 +36,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("_qt-probe", help=argparse.SUPPRESS)  # used by doctor in a child process
     demo = sub.add_parser("demo", help="演示：用合成音视频完整走一遍五个执法程序，打印PDF并生成演示密码文件")
     demo.add_argument("--out", metavar="DIR", required=True, help="PDF 和演示密码文件的输出目录")
+    store_commands._data_dir_option(demo)  # `field-app demo --data-dir DIR` as well as before the subcommand
     selftest = sub.add_parser("self-test", help="自检：在临时目录里完整走一遍（证据库、测试录像、检查笔录、打印、校验），然后清理")
     selftest.add_argument("--keep", metavar="DIR", help="把自检打印的 PDF 复制到这个目录")
     store_commands.add_parsers(sub)  # verify, checkpoint, recover

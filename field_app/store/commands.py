@@ -88,12 +88,24 @@ def _read_password(path: str | None, prompt: str) -> str:
 def _open_unlocked(args, data_dir: Path):
     from field_app.store.store import Store
 
+    from field_app.store.errors import WrongPassword
+
     store = Store.open(data_dir)
     officer = args.officer
+    if officer is None and len(store.enrolled_cert_nos) > 1:
+        # No 执法证号 given: the password is tried against each enrolled officer in turn. Every miss
+        # counts against the store's unlock throttle, like a wrong password typed at the prompt.
+        password = _read_password(args.password_file, "密码（未指定执法证号，将依次尝试本证据库登记的执法人员）：")
+        for cert_no in store.enrolled_cert_nos:
+            try:
+                store.unlock(cert_no, password)
+                return store
+            except WrongPassword:
+                continue
+        store.close()
+        raise WrongPassword("密码与本证据库登记的任何一名执法人员都不匹配；可用 --officer 指定执法证号："
+                            + "、".join(store.enrolled_cert_nos))
     if officer is None:
-        if len(store.enrolled_cert_nos) != 1:
-            raise InvalidInput("本证据库登记了多名执法人员，请用 --officer 指定执法证号："
-                               + "、".join(store.enrolled_cert_nos))
         officer = store.enrolled_cert_nos[0]
     store.unlock(officer, _read_password(args.password_file, f"执法证号 {officer} 的密码："))
     return store

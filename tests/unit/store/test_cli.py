@@ -77,13 +77,13 @@ def _key(data_dir: Path) -> bytes:
 def test_wrong_password_unknown_officer_and_missing_store_are_plain_chinese(closed, tmp_path):
     wrong = field_app(closed, "verify", "--officer", WANG[1], "--password-file", password_file(tmp_path, "nope-nope-nope"))
     assert wrong.returncode == 2 and "密码不正确" in wrong.stderr
-    ambiguous = field_app(closed, "verify", "--password-file", password_file(tmp_path, WANG[3]))
-    assert ambiguous.returncode == 2 and "请用 --officer 指定执法证号" in ambiguous.stderr
+    nobody = field_app(closed, "verify", "--password-file", password_file(tmp_path, "nope-nope-nope", "n.txt"))
+    assert nobody.returncode == 2 and "可用 --officer 指定执法证号" in nobody.stderr
     missing = field_app(tmp_path / "nowhere", "verify", "--password-file", password_file(tmp_path, WANG[3]))
     assert missing.returncode == 2 and "没有证据库" in missing.stderr
     no_file = field_app(closed, "verify", "--officer", WANG[1], "--password-file", str(tmp_path / "absent.txt"))
     assert no_file.returncode == 2 and "无法读取密码文件" in no_file.stderr
-    for result in (wrong, ambiguous, missing, no_file):
+    for result in (wrong, nobody, missing, no_file):
         assert "Traceback" not in result.stderr + result.stdout
 
 
@@ -134,3 +134,10 @@ def test_every_store_subcommand_option_is_in_the_readme():
             for flag in action.option_strings:
                 if flag.startswith("--") and flag != "--help":
                     assert flag in readme, f"{name} {flag} not in README"
+
+
+def test_without_officer_the_password_finds_its_officer(closed, tmp_path):
+    found = field_app(closed, "verify", "--password-file", password_file(tmp_path, LIU[3]))
+    assert found.returncode == 0 and "校验通过" in found.stdout, found.stderr
+    wrong = field_app(closed, "verify", "--password-file", password_file(tmp_path, "not-anyones", "bad.txt"))
+    assert wrong.returncode == 2 and "任何一名执法人员都不匹配" in wrong.stderr and WANG[1] in wrong.stderr
