@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import io
+import statistics
 import sys
 import tempfile
 import time
@@ -108,28 +109,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--fps", type=int, default=30)
     args = parser.parse_args(argv)
 
-    import os
-
     from field_app.capture.encoder import EncoderSettings
-    from tests.harness.daemons import SecretService
+    from tests.harness.daemons import private_keyring
 
     settings = EncoderSettings(width=args.width, height=args.height, fps=args.fps)
-    with tempfile.TemporaryDirectory() as tmp:
-        root = Path(tmp)
-        service = None
-        if not os.environ.get("DBUS_SESSION_BUS_ADDRESS"):
-            service = SecretService(root / "keyring").start()
-            os.environ["DBUS_SESSION_BUS_ADDRESS"] = service.bus_address
-        bases, pipes = [], []
-        try:
-            for round_no in range(args.rounds):
-                bases.append(bare_encode(settings, args.seconds))
-                pipes.append(pipeline(root / f"data{round_no}", settings, args.seconds))
-        finally:
-            if service:
-                service.stop()
-    import statistics
-
+    bases, pipes = [], []
+    with tempfile.TemporaryDirectory() as tmp, private_keyring(Path(tmp)):
+        for round_no in range(args.rounds):
+            bases.append(bare_encode(settings, args.seconds))
+            pipes.append(pipeline(Path(tmp) / f"data{round_no}", settings, args.seconds))
     base = {"cpu_per_s": statistics.median(b["cpu_per_s"] for b in bases)}
     pipe = dict(min(pipes, key=lambda p: abs(p["cpu_per_s"] - statistics.median(q["cpu_per_s"] for q in pipes))))
     pipe["cpu_per_s"] = statistics.median(p["cpu_per_s"] for p in pipes)

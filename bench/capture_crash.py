@@ -27,16 +27,12 @@ def main(argv: list[str] | None = None) -> int:
 
     from field_app.store.escrow import generate_hq_keypair
     from tests.harness.capture_crash import Zygote, kill_and_check, make_store
-    from tests.harness.daemons import SecretService
+    from tests.harness.daemons import private_keyring
 
     rng = random.Random(args.seed)
     losses, truncated, failures = [], 0, []
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory() as tmp, private_keyring(Path(tmp)):
         root = Path(tmp)
-        service = None
-        if not os.environ.get("DBUS_SESSION_BUS_ADDRESS"):
-            service = SecretService(root / "keyring").start()
-            os.environ["DBUS_SESSION_BUS_ADDRESS"] = service.bus_address
         zygote = Zygote(dict(os.environ))
         hq_public = generate_hq_keypair()[1]
         try:
@@ -54,8 +50,6 @@ def main(argv: list[str] | None = None) -> int:
                     failures.append(f"run {run}: lost {result.lost:.2f} s")
         finally:
             zygote.close()
-            if service:
-                service.stop()
     print(f"capture crash bench: {args.runs} SIGKILLs during recording")
     if losses:
         print(f"  loss after recovery: worst {max(losses):.2f} s, mean {statistics.mean(losses):.2f} s, "

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Iterator
+from typing import Any
 
 from field_app.store.cases import CaseRow
+from field_app.capture.recordings import all_entries
 
 ENTRY_LABELS = {
     "case": "立案登记", "procedure.start": "开始程序", "procedure.finish": "程序结束",
@@ -19,16 +20,6 @@ ENTRY_LABELS = {
     "recording.pause": "暂停录像", "recording.resume": "继续录像", "recording.gap": "录像中断",
     "recording.still": "拍照", "recording.marker": "录像标记",
 }
-
-
-def all_entries(store) -> Iterator[Any]:
-    seq = 0
-    while True:
-        batch = store.entries_after(seq, 1000)
-        if not batch:
-            return
-        yield from batch
-        seq = batch[-1].seq
 
 
 def all_cases(store) -> list[CaseRow]:

@@ -14,11 +14,12 @@ import json
 import os
 import random
 import signal
-import subprocess
 import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+
+from tests.harness import store_crash
 
 OFFICER = ("王建国", "13010220170031", "长安区人社局劳动保障监察大队", "wang-jianguo-2026")
 REPO_ROOT = Path(__file__).resolve().parent.parent.parent
@@ -74,26 +75,9 @@ def zygote() -> None:
         sys.stdout.flush()
 
 
-class Zygote:
+class Zygote(store_crash.Zygote):
     def __init__(self, env: dict[str, str]) -> None:
-        self.proc = subprocess.Popen([sys.executable, "-m", "tests.harness.capture_crash"], cwd=REPO_ROOT, env=env,
-                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1)
-
-    def start(self, data_dir: Path, ack: Path) -> int:
-        self.proc.stdin.write(json.dumps({"data_dir": str(data_dir), "ack": str(ack)}) + "\n")
-        self.proc.stdin.flush()
-        word, pid = self.proc.stdout.readline().split()
-        assert word == "pid", word
-        return int(pid)
-
-    def reaped(self, pid: int) -> int:
-        word, reaped, status = self.proc.stdout.readline().split()
-        assert word == "exit" and int(reaped) == pid
-        return int(status)
-
-    def close(self) -> None:
-        self.proc.stdin.close()
-        self.proc.wait(timeout=30)
+        super().__init__(env, module="tests.harness.capture_crash")
 
 
 @dataclass

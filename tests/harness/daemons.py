@@ -8,6 +8,7 @@ XDG_RUNTIME_DIR, started as child processes and ended by PID.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -130,3 +131,19 @@ class PulseAudio:
     def stop(self) -> None:
         if self.pid:
             _end(self.pid)
+
+
+@contextlib.contextmanager
+def private_keyring(root: Path):
+    """For benchmarks and scripts: reuse the session's keyring if DBUS_SESSION_BUS_ADDRESS is set,
+    otherwise start a private SecretService under ``root`` for the duration (env var set meanwhile)."""
+    if os.environ.get("DBUS_SESSION_BUS_ADDRESS"):
+        yield None
+        return
+    service = SecretService(root / "keyring").start()
+    os.environ["DBUS_SESSION_BUS_ADDRESS"] = service.bus_address
+    try:
+        yield service
+    finally:
+        os.environ.pop("DBUS_SESSION_BUS_ADDRESS", None)
+        service.stop()

@@ -108,11 +108,14 @@ def zygote() -> None:
 # --- the test side ---------------------------------------------------------------------------------
 
 class Zygote:
-    def __init__(self, env: dict[str, str]) -> None:
-        self.proc = subprocess.Popen([sys.executable, "-m", "tests.harness.store_crash"], cwd=REPO_ROOT, env=env,
+    """A pre-loaded process that forks one child per request. ``module`` is run with ``-m`` and must
+    answer requests like ``zygote()`` here does (tests.harness.capture_crash reuses this class)."""
+
+    def __init__(self, env: dict[str, str], module: str = "tests.harness.store_crash") -> None:
+        self.proc = subprocess.Popen([sys.executable, "-m", module], cwd=REPO_ROOT, env=env,
                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1)
 
-    def start(self, data_dir: Path, ack: Path, seed: int) -> int:
+    def start(self, data_dir: Path, ack: Path, seed: int = 0) -> int:
         self.proc.stdin.write(json.dumps({"data_dir": str(data_dir), "ack": str(ack), "seed": seed}) + "\n")
         self.proc.stdin.flush()
         word, pid = self.proc.stdout.readline().split()
