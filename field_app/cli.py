@@ -13,10 +13,12 @@ from field_app import APP_NAME_ZH, __version__
 from field_app.paths import resolve_data_dir
 from field_app.printing import commands as print_commands
 from field_app.store import commands as store_commands
+from field_app import sync_commands
 from field_app.capture import commands as capture_commands
 
 # Modules that add checks to `field-app verify` (field_app.store.verify.register_check) when imported.
-VERIFY_PLUGINS = ("field_app.capture.recordings",)  # recording segment chains, notice, pauses, gaps
+VERIFY_PLUGINS = ("field_app.capture.recordings",  # recording segment chains, notice, pauses, gaps
+                  "field_app.sync_checks")  # HQ receipts against the log, clock skew
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -42,6 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
     store_commands.add_parsers(sub)  # verify, checkpoint, recover
     capture_commands.add_parsers(sub)  # recordings, export-recording
     print_commands.add_parser(sub)  # verify-page
+    sync_commands.add_parsers(sub)  # enroll, sync
     return parser
 
 
@@ -58,6 +61,8 @@ def main(argv: list[str] | None = None) -> int:
         return print_commands.run(args, data_dir)
     if args.command in ("recordings", "export-recording"):
         return capture_commands.run(args, data_dir)
+    if args.command in ("enroll", "sync"):
+        return sync_commands.run(args, data_dir)
     if args.command == "demo":
         from field_app.demo import main as demo_main
 

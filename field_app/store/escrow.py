@@ -1,8 +1,8 @@
 """HQ escrow: the data key sealed to the HQ public key, and recovery with the HQ private key.
 
-Sealed box: an ephemeral X25519 key pair per box; key = HKDF-SHA256(X25519(ephemeral, HQ),
-salt = ephemeral public ‖ HQ public); AES-256-GCM with that single-use key, the store id as associated
-data. Only the holder of the HQ private key can open it; the laptop cannot (it keeps no private part).
+Sealed box (``sync.protocol.sealedbox``, shared with the HQ server): an ephemeral X25519 key pair per
+box; key = HKDF-SHA256(X25519(ephemeral, HQ), salt = ephemeral public ‖ HQ public); AES-256-GCM with
+that single-use key, the store id as associated data. Only the holder of the HQ private key can open it; the laptop cannot (it keeps no private part).
 
 Dangerous: the HQ private key opens every store sealed to it. Keep it offline at HQ; never put it on a
 laptop except to recover one store, and then remove it.
@@ -13,20 +13,16 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from field_app.store.errors import InvalidInput, StoreCorrupt, WrongPassword
+from sync.protocol import sealedbox
 
 if TYPE_CHECKING:
     from field_app.store.store import Store
 
-ALG = "x25519-hkdf-sha256-aes256gcm"
-_INFO = b"field-recorder/escrow/v1"
-_ZERO_NONCE = b"\x00" * 12  # the AES key is used for exactly one message
+ALG = sealedbox.ALG
 
 
 def generate_hq_keypair() -> tuple[bytes, bytes]:
@@ -68,37 +64,25 @@ def load_hq_private_key(value: bytes | str | X25519PrivateKey) -> X25519PrivateK
     raise InvalidInput("局端恢复私钥格式不正确（应为 X25519 私钥：PEM、64 位十六进制或 32 字节）。")
 
 
-def _box_key(shared: bytes, ephemeral_public: bytes, recipient_public: bytes) -> bytes:
-    return HKDF(hashes.SHA256(), 32, ephemeral_public + recipient_public, _INFO).derive(shared)
-
-
 def seal(recipient_public: bytes, plaintext: bytes, aad: bytes) -> dict:
-    """Seal ``plaintext`` so only the holder of the matching private key can open it."""
-    recipient = load_hq_public_key(recipient_public)
-    ephemeral = X25519PrivateKey.generate()
-    ephemeral_public = public_bytes(ephemeral)
-    key = _box_key(ephemeral.exchange(recipient), ephemeral_public, bytes(recipient_public))
-    sealed = ephemeral_public + AESGCM(key).encrypt(_ZERO_NONCE, plaintext, aad)
-    return {"alg": ALG, "hq_public_key": bytes(recipient_public).hex(), "sealed": sealed.hex()}
+    """Seal ``plaintext`` so only the holder of the matching private key can open it (format:
+    ``sync.protocol.sealedbox``, shared with the HQ server's key recovery)."""
+    load_hq_public_key(recipient_public)
+    return sealedbox.seal(bytes(recipient_public), plaintext, aad)
 
 
 def open_sealed(private_key: bytes | str | X25519PrivateKey, box: dict, aad: bytes) -> bytes:
     """The sealed plaintext; WrongPassword (Chinese) if this is not the right HQ key."""
     private = load_hq_private_key(private_key)
-    if box.get("alg") != ALG:
+    if not isinstance(box, dict) or box.get("alg") != ALG:
         raise StoreCorrupt("证据库头文件中的托管密钥格式无法识别。")
     try:
-        sealed = bytes.fromhex(box["sealed"])
-        recipient_public = bytes.fromhex(box["hq_public_key"])
-    except (KeyError, ValueError) as exc:
-        raise StoreCorrupt("证据库头文件中的托管密钥已损坏。") from exc
-    if public_bytes(private) != recipient_public:
-        raise WrongPassword("这把局端私钥与本证据库登记的局端公钥不匹配。请使用建库时对应的局端恢复密钥。")
-    ephemeral_public, ciphertext = sealed[:32], sealed[32:]
-    try:
-        shared = private.exchange(X25519PublicKey.from_public_bytes(ephemeral_public))
-        return AESGCM(_box_key(shared, ephemeral_public, recipient_public)).decrypt(_ZERO_NONCE, ciphertext, aad)
-    except (InvalidTag, ValueError) as exc:
+        return sealedbox.open_box(private, box, aad)
+    except sealedbox.BoxError as exc:
+        if exc.wrong_key:
+            raise WrongPassword("这把局端私钥与本证据库登记的局端公钥不匹配。请使用建库时对应的局端恢复密钥。") from None
+        if "malformed" in str(exc):
+            raise StoreCorrupt("证据库头文件中的托管密钥已损坏。") from exc
         raise StoreCorrupt("证据库头文件中的托管密钥无法解开（文件可能被改动）。") from exc
 
 

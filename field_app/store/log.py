@@ -22,42 +22,20 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from field_app.store import merkle
-from field_app.store.canonical import canonical_json, sha256
+from field_app.store.canonical import canonical_json
+# The hashing is shared with the HQ server (sync.protocol.chain): one implementation for both sides.
+from sync.protocol.chain import (CHECKPOINT_DOMAIN, CHECKPOINT_KIND, ENTRY_DOMAIN, entry_hash, genesis_hash,
+                                 signature_ok)
 
-ENTRY_DOMAIN = b"field-recorder/entry/v1\n"
-CHECKPOINT_DOMAIN = b"field-recorder/checkpoint/v1\n"
-CHECKPOINT_KIND = "field-recorder checkpoint"
-
-
-def genesis_hash(store_id: str) -> bytes:
-    return sha256(b"field-recorder/genesis/v1\n" + store_id.encode("ascii"))
-
-
-def entry_hash(*, prev_hash: bytes, entry_type: str, record_id: str | None, supersedes: int | None,
-               payload_json: bytes, media: list[str] | tuple[str, ...], officers: list[str] | tuple[str, ...],
-               wall_time: int, mono_time: int) -> bytes:
-    body = canonical_json({
-        "v": 1, "prev": prev_hash.hex(), "type": entry_type, "record": record_id, "supersedes": supersedes,
-        "payload": sha256(payload_json).hex(), "media": list(media), "officers": list(officers),
-        "wall": wall_time, "mono": mono_time,
-    })
-    return sha256(ENTRY_DOMAIN + body)
+__all__ = ["CHECKPOINT_DOMAIN", "CHECKPOINT_KIND", "ENTRY_DOMAIN", "Checkpoint", "Entry", "entry_hash",
+           "genesis_hash", "sign_entry", "signature_ok"]
 
 
 def sign_entry(key: Ed25519PrivateKey, hashed: bytes) -> bytes:
     return key.sign(ENTRY_DOMAIN + hashed)
-
-
-def signature_ok(public: Ed25519PublicKey, message_domain: bytes, message: bytes, signature: bytes) -> bool:
-    try:
-        public.verify(signature, message_domain + message)
-        return True
-    except (InvalidSignature, ValueError):
-        return False
 
 
 @dataclass(frozen=True)

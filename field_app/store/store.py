@@ -525,3 +525,50 @@ class Store:
     @property
     def device_public_key(self) -> bytes:
         return self.header.device_public_key
+
+    # --- sync hooks (used by sync.client, which is handed this object) -----------------------------
+
+    def device_sign(self, purpose: str, message: bytes) -> bytes:
+        """Sign ``message`` with the device key for sync authentication; ``purpose`` is "request" or
+        "enrol" (``sync.protocol.auth.DOMAINS``). The domain prefix is added here and differs from the
+        log's entry and checkpoint domains, so nothing signed through this can pass for a log entry or
+        a checkpoint. Needs the store unlocked."""
+        from sync.protocol.auth import DOMAINS
+
+        domain = DOMAINS.get(purpose)
+        if domain is None:
+            raise InvalidInput(f"不支持的签名用途 {purpose!r}。")
+        return self._require()._key.sign(domain + bytes(message))
+
+    def prune_media(self, sha256: str, *, evidence: dict) -> bool:
+        """Remove the local vault file of ``sha256`` after logging why; False if it was already gone.
+
+        Writes a ``store.media_pruned`` entry (payload: sha256, size, ``evidence``) first, then deletes
+        the file and fsyncs its directory. A crash in between leaves the file and the entry (pruning
+        again completes it); never a missing file without its entry. The verifier accepts a missing
+        file that has such an entry; ``open_media`` then raises MediaMissing.
+
+        Dangerous: the store cannot judge ``evidence``. The caller (``sync.client.prune``) must have
+        proved that HQ holds the file (a verified HQ receipt covering an entry that references it) and
+        that the laptop's retention setting allows deleting it.
+        """
+        from field_app.store.fsutil import fsync_dir
+
+        media = self._media_store()
+        ref = self.media_info(sha256)
+        if ref is None:
+            raise InvalidInput(f"媒体文件 {sha256[:12]}… 不在本证据库中。")
+        path = media.path(sha256)
+        if not path.exists():
+            return False
+        with self._state:
+            self._require().append("store.media_pruned", {"sha256": sha256, "size": ref.size, "evidence": evidence},
+                                   officers=self._actor_certs(), internal=True)
+            try:
+                path.unlink()
+                fsync_dir(path.parent)
+            except FileNotFoundError:
+                return False
+            except OSError as exc:
+                raise StoreError(f"无法删除已同步的媒体文件（{exc.strerror}）。", detail=str(exc)) from exc
+        return True

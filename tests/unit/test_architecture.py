@@ -22,7 +22,7 @@ def lint_imports(root: Path) -> subprocess.CompletedProcess:
 def test_import_contracts_hold():
     result = lint_imports(REPO_ROOT)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "Contracts: 4 kept, 0 broken" in result.stdout
+    assert "Contracts: 5 kept, 0 broken" in result.stdout
 
 
 def test_only_the_ui_imports_qt_directly():
@@ -62,3 +62,11 @@ def test_hq_server_importing_the_app_is_caught(tmp_path):
     result = lint_imports(root)
     assert result.returncode != 0
     assert "The HQ server never imports the laptop app BROKEN" in result.stdout
+
+
+def test_sync_client_importing_the_app_is_caught(tmp_path):
+    root = _copy_tree(tmp_path)
+    (root / "sync/client/planted.py").write_text("from field_app.store import Store\n", encoding="utf-8")
+    result = lint_imports(root)
+    assert result.returncode != 0
+    assert "The sync client never imports the laptop app (it is handed the store) BROKEN" in result.stdout
