@@ -46,7 +46,7 @@ def _data_dir_option(parser: argparse.ArgumentParser) -> None:
 
 
 def _officer_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--officer", metavar="CERT_NO", help="用哪名执法人员的执法证号解锁（只登记了一人时可省略）")
+    parser.add_argument("--officer", metavar="CERT_NO", help="用哪名执法人员的执法证号解锁（省略时用密码依次匹配登记的执法人员）")
     parser.add_argument("--password-file", metavar="FILE", help="从文件读取密码（第一行）；不指定时在提示符下输入")
 
 
