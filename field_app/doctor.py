@@ -35,8 +35,23 @@ class Check:
     advice: str = ""
 
 
-def check_cameras() -> Check:
+def _configured_synthetic(data_dir: Path | None, which: str) -> bool:
+    from field_app.capture.config import SYNTHETIC, CaptureConfigError, load_capture_config
+
+    if data_dir is None:
+        return False
+    try:
+        return getattr(load_capture_config(data_dir), which) == SYNTHETIC
+    except CaptureConfigError:
+        return False  # reported by the encoder check
+
+
+def check_cameras(data_dir: Path | None = None) -> Check:
     from field_app.capture.devices import find_cameras
+
+    if _configured_synthetic(data_dir, "camera"):
+        return Check("camera", "摄像头", WARN, "录像设置（capture.json）使用测试信号，录下的画面不能作为证据",
+                     "正式执法前请信息技术人员把 capture.json 中的 camera 改回真实摄像头。")
 
     try:
         cams = find_cameras()
@@ -49,8 +64,12 @@ def check_cameras() -> Check:
     return Check("camera", "摄像头", OK, f"找到 {len(cams)} 个：{shown}")
 
 
-def check_microphones() -> Check:
+def check_microphones(data_dir: Path | None = None) -> Check:
     from field_app.capture.devices import AudioUnavailable, find_microphones
+
+    if _configured_synthetic(data_dir, "microphone"):
+        return Check("microphone", "麦克风", WARN, "录像设置（capture.json）使用测试信号，录下的声音不能作为证据",
+                     "正式执法前请信息技术人员把 capture.json 中的 microphone 改回真实麦克风。")
 
     try:
         mics = find_microphones()
@@ -198,15 +217,14 @@ def check_qt_platform() -> Check:
                  f"Qt {info['qt_version']}，平台 {info['platform']}，屏幕 {info['screens']} 个，中文字体 {info['cjk_font']}")
 
 
-CHECKS: list[Callable[[], Check]] = [
-    check_cameras, check_microphones, check_pdf_font, check_keyring, check_printers, check_qt_platform,
-]
+CHECKS: list[Callable[[], Check]] = [check_pdf_font, check_keyring, check_printers, check_qt_platform]
 
 
 def run_checks(data_dir: Path) -> list[Check]:
     """Run every check; a check that crashes becomes an ERROR entry, never a traceback."""
     results = []
-    for fn in [lambda: check_disk(data_dir), lambda: check_encoder(data_dir), *CHECKS]:
+    for fn in [lambda: check_disk(data_dir), lambda: check_encoder(data_dir), lambda: check_cameras(data_dir),
+               lambda: check_microphones(data_dir), *CHECKS]:
         try:
             results.append(fn())
         except Exception as exc:

@@ -87,3 +87,12 @@ def test_a_broken_capture_config_is_an_error_not_a_silent_default(isolated_home)
     code, checks = doctor({}, "--json")
     assert checks["encoder"]["status"] == "错误" and "fps" in checks["encoder"]["detail"]
     assert code == 1
+
+
+def test_synthetic_sources_in_the_capture_config_are_a_warning_not_a_pass(isolated_home):
+    isolated_home.mkdir(parents=True, exist_ok=True)
+    (isolated_home / "capture.json").write_text('{"camera": "synthetic", "microphone": "synthetic"}', encoding="utf-8")
+    _code, checks = doctor({}, "--json")
+    for key in ("camera", "microphone"):
+        assert checks[key]["status"] == "警告" and "不能作为证据" in checks[key]["detail"]
+    assert checks["encoder"]["status"] == "正常"
