@@ -106,9 +106,12 @@ class MainWindow(QMainWindow):
         self.lock_status = QLabel("", self)
         self.rec_status = QLabel("", self)
         self.disk_status = QLabel("", self)
-        self.sync_status = QLabel("待同步：未接入同步　上次同步：从未", self)
+        from field_app.ui.syncbar import SyncBar
+
+        self.sync_bar = SyncBar(self.data_dir, self)
+        self.sync_status = self.sync_bar.label
         self.deadline_status = QLabel("", self)
-        for w in (self.lock_status, self.rec_status, self.disk_status, self.sync_status,
+        for w in (self.lock_status, self.rec_status, self.disk_status, self.sync_bar,
                   self.deadline_status):
             bar.addPermanentWidget(w)
 
@@ -131,6 +134,12 @@ class MainWindow(QMainWindow):
         self.recording_label.setStyleSheet(f"color: {colour}; font-weight: bold;")
         unlocked = st.store is not None and st.store.is_unlocked
         self.lock_status.setText("已解锁" if unlocked else "已锁定")
+        if unlocked and self.sync_bar.store is not st.store:
+            self.sync_bar.attach(st.store)
+        elif not unlocked and self.sync_bar.store is not None:
+            self.sync_bar.detach()
+        else:
+            self.sync_bar.refresh()
         self.rec_status.setText(self.recording_label.text())
         try:
             free = shutil.disk_usage(self.data_dir if self.data_dir.exists()
