@@ -8,7 +8,6 @@ import sys
 from pathlib import Path
 
 from field_app.store import commands as store_commands
-from field_app.store.errors import StoreError
 
 
 def add_parsers(sub: argparse._SubParsersAction) -> None:
@@ -25,18 +24,14 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace, data_dir: Path) -> int:
     from field_app.capture.session import RecordingError
 
-    try:
+    def action() -> int:
         store = store_commands._open_unlocked(args, data_dir)
         try:
             return _list(store) if args.command == "recordings" else _export(store, args)
         finally:
             store.close()
-    except (StoreError, RecordingError) as exc:
-        print(f"错误：{exc}", file=sys.stderr)
-        return store_commands.EXIT_ERROR
-    except KeyboardInterrupt:
-        print("已取消。", file=sys.stderr)
-        return store_commands.EXIT_ERROR
+
+    return store_commands.run_guarded(action, (RecordingError,))
 
 
 def _list(store) -> int:

@@ -16,7 +16,7 @@ import json
 import sys
 from pathlib import Path
 
-from field_app.store.commands import _log_traceback, _officer_options, _open_unlocked
+from field_app.store.commands import _officer_options, _open_unlocked, run_guarded
 
 EXIT_OK, EXIT_MISMATCH, EXIT_ERROR = 0, 1, 2
 
@@ -33,25 +33,22 @@ def run(args: argparse.Namespace, data_dir: Path) -> int:
     a traceback (unexpected errors go to the log file like the store subcommands)."""
     from field_app.printing.qr import PayloadError
     from field_app.printing.signoff import PrintError, verify_page
-    from field_app.store.errors import StoreError
 
-    try:
+    result: list = []
+
+    def action() -> int:
         text = sys.stdin.readline() if args.payload == "-" else args.payload
         store = _open_unlocked(args, data_dir)
         try:
-            check = verify_page(store, text)
+            result.append(verify_page(store, text))
         finally:
             store.close()
-    except (PayloadError, PrintError, StoreError) as exc:
-        print(f"错误：{exc}", file=sys.stderr)
-        return EXIT_ERROR
-    except KeyboardInterrupt:
-        print("已取消。", file=sys.stderr)
-        return EXIT_ERROR
-    except Exception:  # a bug: keep the traceback off the screen
-        log = _log_traceback()
-        print(f"程序内部错误，核对没有完成。详细信息已写入 {log}，请交给信息技术人员。", file=sys.stderr)
-        return EXIT_ERROR
+        return EXIT_OK
+
+    code = run_guarded(action, (PayloadError, PrintError), what="核对")
+    if not result:
+        return code
+    check = result[0]
     if args.json:
         p = check.payload
         print(json.dumps({"status": check.status, "ok": check.ok, "message": check.message,

@@ -14,6 +14,7 @@ import json
 import sys
 import traceback
 from pathlib import Path
+from typing import Callable
 
 import platformdirs
 
@@ -52,13 +53,23 @@ def _officer_options(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace, data_dir: Path, *, verify_plugins: tuple[str, ...] = ()) -> int:
     """Run a store subcommand; ``verify_plugins`` are modules that register extra verifier checks."""
-    try:
+    def action() -> int:
         if args.command == "verify":
             return _verify(args, data_dir, verify_plugins)
         if args.command == "checkpoint":
             return _checkpoint(args, data_dir)
         return _recover(args, data_dir)
-    except StoreError as exc:
+
+    return run_guarded(action)
+
+
+def run_guarded(action: Callable[[], int], expected: tuple[type[BaseException], ...] = (),
+                what: str = "操作") -> int:
+    """Run a subcommand body: StoreError and ``expected`` errors print their Chinese message (exit 2),
+    Ctrl-C says so, and anything else — a bug — goes to the log file, never a traceback on screen."""
+    try:
+        return action()
+    except (StoreError, *expected) as exc:
         print(f"错误：{exc}", file=sys.stderr)
         return EXIT_ERROR
     except KeyboardInterrupt:
@@ -66,7 +77,7 @@ def run(args: argparse.Namespace, data_dir: Path, *, verify_plugins: tuple[str, 
         return EXIT_ERROR
     except Exception:  # a bug: keep the traceback off the screen
         log = _log_traceback()
-        print(f"程序内部错误，操作没有完成。详细信息已写入 {log}，请交给信息技术人员。", file=sys.stderr)
+        print(f"程序内部错误，{what}没有完成。详细信息已写入 {log}，请交给信息技术人员。", file=sys.stderr)
         return EXIT_ERROR
 
 
