@@ -35,7 +35,10 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     checkpoint.add_argument("--out", metavar="FILE", required=True, help="检查点导出到这个文件（JSON）")
     recover = sub.add_parser("recover", help="用局端恢复私钥打开证据库，并为一名执法人员设置新密码")
     _data_dir_option(recover)
-    recover.add_argument("--hq-key", metavar="FILE", required=True, help="局端恢复私钥文件（X25519，PEM 或十六进制）")
+    key = recover.add_mutually_exclusive_group(required=True)
+    key.add_argument("--data-key-file", metavar="FILE",
+                     help="field-hq recover-key 为本机证据库解出的数据密钥文件（推荐：托管私钥不离开局端）")
+    key.add_argument("--hq-key", metavar="FILE", help="局端托管私钥文件（X25519，PEM 或十六进制）")
     recover.add_argument("--officer", metavar="CERT_NO", required=True, help="要设置新密码的执法人员的执法证号")
     recover.add_argument("--password-file", metavar="FILE", help="从文件读取新密码（第一行）；不指定时在提示符下输入两次")
 
@@ -160,19 +163,24 @@ def _checkpoint(args, data_dir: Path) -> int:
 
 
 def _recover(args, data_dir: Path) -> int:
-    from field_app.store.escrow import recover_store
+    from field_app.store.escrow import recover_store, recover_store_with_data_key
 
+    key_path = args.data_key_file or args.hq_key
     try:
-        hq_key = Path(args.hq_key).read_bytes()
+        key_bytes = Path(key_path).read_bytes()
     except OSError as exc:
-        raise InvalidInput(f"无法读取局端恢复私钥文件 {args.hq_key}（{exc.strerror}）。") from exc
+        what = "数据密钥文件" if args.data_key_file else "局端恢复私钥文件"
+        raise InvalidInput(f"无法读取{what} {key_path}（{exc.strerror}）。") from exc
     if args.password_file:
         password = _read_password(args.password_file, "")
     else:
         password = getpass.getpass(f"执法证号 {args.officer} 的新密码：")
         if getpass.getpass("再输入一次新密码：") != password:
             raise InvalidInput("两次输入的新密码不一致，没有修改。")
-    store = recover_store(data_dir, hq_key if len(hq_key) == 32 else hq_key.strip())
+    if args.data_key_file:
+        store = recover_store_with_data_key(data_dir, key_bytes.decode("ascii", "replace"))
+    else:
+        store = recover_store(data_dir, key_bytes if len(key_bytes) == 32 else key_bytes.strip())
     try:
         store.reset_password(args.officer, password)
     finally:

@@ -99,3 +99,26 @@ def recover_store(data_dir: Path, hq_private_key: bytes | str | X25519PrivateKey
     data_key = bytearray(open_sealed(hq_private_key, store.header.escrow, store.header.store_id.encode()))
     store._unlock_with_data_key(data_key, recovered=True)
     return store
+
+
+def recover_store_with_data_key(data_dir: Path, data_key_hex: str) -> "Store":
+    """Like ``recover_store``, with the store's own data key as ``field-hq recover-key`` writes it (64 hex).
+
+    This is the safer path: HQ opens one device's escrow box and hands IT that store's key only, so the
+    escrow private key never leaves HQ. A key of another store is refused (the database does not
+    decrypt: ``StoreCorrupt``) and nothing is written. Dangerous: the key file opens every record of
+    this store — destroy it after use.
+    """
+    from field_app.store.errors import InvalidInput
+    from field_app.store.store import Store
+
+    text = data_key_hex.strip()
+    try:
+        data_key = bytearray(bytes.fromhex(text))
+    except ValueError:
+        data_key = bytearray()
+    if len(data_key) != 32:
+        raise InvalidInput("数据密钥文件格式不对：应为 field-hq recover-key 写出的 64 位十六进制。")
+    store = Store.open(data_dir)
+    store._unlock_with_data_key(data_key, recovered=True, method="hq-data-key")
+    return store

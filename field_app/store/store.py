@@ -223,7 +223,8 @@ class Store:
             self.touch()
             return officer
 
-    def _unlock_with_data_key(self, data_key: bytearray, *, recovered: bool = False) -> None:
+    def _unlock_with_data_key(self, data_key: bytearray, *, recovered: bool = False,
+                              method: str = "hq-escrow") -> None:
         with self._state:
             if self._ledger is not None:
                 return
@@ -246,7 +247,7 @@ class Store:
             self._attach(ledger, data_key)
             self.recovered = recovered
             if recovered:
-                ledger.append("store.recovered", {"method": "hq-escrow"}, internal=True)
+                ledger.append("store.recovered", {"method": method}, internal=True)
 
     def _attach(self, ledger: Ledger, data_key: bytearray) -> None:
         self._ledger = ledger
