@@ -110,6 +110,7 @@ class MainWindow(QMainWindow):
 
         self.sync_bar = SyncBar(self.data_dir, self)
         self.sync_status = self.sync_bar.label
+        self.sync_bar.on_finished = self._after_sync
         self.deadline_status = QLabel("", self)
         for w in (self.lock_status, self.rec_status, self.disk_status, self.sync_bar,
                   self.deadline_status):
@@ -153,11 +154,26 @@ class MainWindow(QMainWindow):
         self.deadline_status.setText(f"逾期期限：{overdue}" if overdue else "无逾期期限")
 
     # -- screens ------------------------------------------------------------------------------
+    def _after_sync(self, _result) -> None:
+        """A sync may have pulled new definitions: rebuild the registry on next use. Sessions already
+        running keep the registry they started with; versions are only ever added."""
+        self._registry = None
+
     def registry(self):
+        """Packaged definitions plus those pulled from HQ (rebuilt from the unlocked store's log);
+        the packaged ones while the store is locked or when the pulled set does not load."""
         if self._registry is None:
             from forms.loader import default_registry
 
-            self._registry = default_registry()
+            store = self.state.store
+            if store is not None and store.is_unlocked:
+                from sync.client.pull import registry_for
+
+                self._registry, warning = registry_for(store, self.data_dir)
+                if warning:
+                    self.statusBar().showMessage(warning)
+            else:
+                return default_registry()
         return self._registry
 
     def open_store(self) -> None:

@@ -40,6 +40,7 @@ class SyncBar(QWidget):
         self._bridge = _Bridge(self)
         self._bridge.event.connect(self._on_event, Qt.ConnectionType.QueuedConnection)
         self._progress = ""
+        self.on_finished = None  # called on the GUI thread with each finished sync's result
 
     def attach(self, store) -> None:
         from sync.client import BackgroundSync
@@ -97,4 +98,6 @@ class SyncBar(QWidget):
             self.label.setText(f"同步中：{event.message}")
             return
         self._progress = ""
+        if self.on_finished is not None:
+            self.on_finished(event)
         self.refresh()

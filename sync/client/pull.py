@@ -6,7 +6,7 @@ appends nothing:
 - ``sync.definitions`` (record ``sync.definitions``): the new files (path, sha256, content) and the
   map of everything pulled so far; the files are also written under ``<data dir>/hq-forms`` as a
   complete forms root (packaged definitions + pulled ones + merged ``published.yaml``) that
-  ``forms.loader.load_registry(root)`` loads. Using it in the app is for the forms/GUI issue.
+  ``forms.loader.load_registry(root)`` loads; the app gets it through ``registry_for(store, data_dir)``.
 - ``sync.assignment`` (record ``sync.assignment:<id>``): one entry per new case assignment.
 """
 
@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import shutil
 from pathlib import Path
 
@@ -23,6 +24,9 @@ from sync.client.transport import Transport
 ROSTER_RECORD = "sync.roster"
 DEFINITIONS_RECORD = "sync.definitions"
 ASSIGNMENT_PREFIX = "sync.assignment:"
+HQ_FORMS_DIR = "hq-forms"
+
+log = logging.getLogger(__name__)
 
 
 def record_roster(store: SyncStore, roster: dict) -> bool:
@@ -56,7 +60,7 @@ def pull(store: SyncStore, transport: Transport, data_dir: Path) -> dict:
         versions = store.record_versions(DEFINITIONS_RECORD)
         store.append("sync.definitions", {"files": files, "all": pulled, "conflicts": answer.get("conflicts", [])},
                      record_id=DEFINITIONS_RECORD, supersedes=versions[-1].seq if versions else None)
-        materialize(store, Path(data_dir) / "hq-forms")
+        materialize(store, Path(data_dir) / HQ_FORMS_DIR)
         changed["definitions"] = len(files)
     for item in transport.request("GET", "/v1/assignments").get("assignments", []):
         record = ASSIGNMENT_PREFIX + str(item["id"])
@@ -104,3 +108,22 @@ def materialize(store: SyncStore, root: Path) -> Path:
     tmp.rename(root)
     shutil.rmtree(old, ignore_errors=True)
     return root
+
+
+def registry_for(store: SyncStore, data_dir: Path):
+    """The definitions the app should use: the packaged ones plus every version pulled from HQ.
+
+    Rebuilt from the ``sync.definitions`` entries of the (unlocked) store every time, never trusted
+    from the files on disk, so an edited ``hq-forms`` directory cannot change a form. If the pulled set
+    does not load (e.g. an HQ file needs a newer app), the packaged registry is returned and the reason
+    logged: the officer can always work with what was shipped. Returns ``(registry, warning or "")``.
+    """
+    from forms.loader import FormsError, default_registry, load_registry
+
+    if not store.record_versions(DEFINITIONS_RECORD):
+        return default_registry(), ""
+    try:
+        return load_registry(materialize(store, Path(data_dir) / HQ_FORMS_DIR)), ""
+    except (FormsError, OSError) as exc:
+        log.warning("definitions pulled from HQ do not load, using the packaged ones: %s", exc)
+        return default_registry(), "局端下发的文书定义无法加载，暂用本机自带的版本（详情见日志）。"

@@ -42,3 +42,30 @@ def test_sync_now_sends_everything_and_shows_the_result(qtbot, made_store, hq, k
     assert "待同步：0 条记录" in bar.label.text()
     assert button(win, "syncNowButton").isEnabled()
     win.close()
+
+
+def test_definitions_pulled_by_a_sync_are_used_for_new_procedures(qtbot, made_store, hq_factory, keyring_env,  # noqa: F811
+                                                                    tmp_path):
+    from tests.sync.test_pull_definitions import _hq_forms_with_new_2_5
+
+    hq = hq_factory(extra=("--forms-dir", str(_hq_forms_with_new_2_5(tmp_path / "forms"))))
+    store = Store.open(made_store)
+    store.unlock(WANG[1], WANG[3])
+    enrol_store(store, made_store, hq)
+    store.close()
+
+    from field_app.ui import common
+    from field_app.ui.app import create_app
+    from field_app.ui.main_window import MainWindow
+
+    create_app()
+    common.ASK = lambda parent, title, summary: True
+    win = MainWindow(made_store)
+    qtbot.addWidget(win)
+    win.show()
+    unlock(qtbot, win)
+    assert ("2-5", 2) not in win.registry().documents
+    qtbot.mouseClick(button(win, "syncNowButton"), Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: "（成功）" in win.sync_bar.label.text(), timeout=60000)
+    assert win.registry().documents[("2-5", 2)].title == "检查（勘验）笔录（2027版）"
+    win.close()
