@@ -64,6 +64,11 @@ class CasesPage(QWidget):
 
         create = QGroupBox("新建案件", left)
         form = QFormLayout(create)
+        self.assign_combo = QComboBox(create)
+        self.assign_combo.setObjectName("assignCombo")
+        self.assign_combo.setMinimumHeight(TARGET)
+        self.assign_combo.activated.connect(self._fill_from_assignment)
+        form.addRow("局端分派", self.assign_combo)
         self.new_fields = {key: _edit(create, f"new_{key}") for key in
                            ("case_no", "party_name", "credit_code", "legal_rep", "address")}
         for key, label in (("case_no", "案号"), ("party_name", "当事人"),
@@ -143,6 +148,28 @@ class CasesPage(QWidget):
         self.ops.run(lambda: store.search(text) if text else all_cases(store),
                      on_done=show, on_error=lambda m: show_message(self.message, m),
                      label="search cases")
+        from field_app.ui.timeline import open_assignments
+
+        self.ops.run(lambda: open_assignments(store), on_done=self._show_assignments,
+                     on_error=lambda m: show_message(self.message, m), label="assignments")
+
+    def _show_assignments(self, items: list[dict]) -> None:
+        self.assign_combo.clear()
+        self.assign_combo.addItem("（无待登记的分派案件）" if not items else f"有 {len(items)} 件待登记，请选择", None)
+        for a in items:
+            self.assign_combo.addItem(f"{a['case_no']}　{a.get('party_name', '')}", a)
+        self.assign_combo.setEnabled(bool(items))
+
+    def _fill_from_assignment(self, index: int) -> None:
+        """Copy an HQ assignment into the new-case fields; the officer checks them and taps 登记案件."""
+        chosen = self.assign_combo.itemData(index)
+        if not chosen:
+            return
+        for key in ("case_no", "party_name", "credit_code"):
+            self.new_fields[key].setText(chosen.get(key, ""))
+        note = chosen.get("note", "")
+        show_message(self.message, "已填入局端分派的案件信息，请核对后点「登记案件」。" + (f"备注：{note}" if note else ""),
+                     ok=True)
 
     def _show_rows(self, rows: list) -> None:
         self.rows = list(rows)

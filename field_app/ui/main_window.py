@@ -156,8 +156,12 @@ class MainWindow(QMainWindow):
     # -- screens ------------------------------------------------------------------------------
     def _after_sync(self, _result) -> None:
         """A sync may have pulled new definitions: rebuild the registry on next use. Sessions already
-        running keep the registry they started with; versions are only ever added."""
+        running keep the registry they started with; versions are only ever added. Case assignments
+        may have arrived too: the cases page reloads."""
         self._registry = None
+        cases_page = getattr(self, "cases_page", None)
+        if cases_page is not None:
+            cases_page.refresh()
 
     def registry(self):
         """Packaged definitions plus those pulled from HQ (rebuilt from the unlocked store's log);

@@ -34,6 +34,18 @@ def all_cases(store) -> list[CaseRow]:
     return sorted(found.values(), key=lambda c: c.latest_seq, reverse=True)
 
 
+def open_assignments(store) -> list[dict]:
+    """Case assignments pulled from HQ (``sync.assignment`` entries) whose 案号 is not registered on this
+    laptop yet, oldest first: what the officer may register with one tap instead of typing."""
+    registered, pending = set(), {}
+    for e in all_entries(store):
+        if e.entry_type == "case":
+            registered.add(e.payload.get("case_no", ""))
+        elif e.entry_type == "sync.assignment" and e.record_id:
+            pending[e.record_id] = e.payload
+    return [a for a in pending.values() if a.get("case_no") and a["case_no"] not in registered]
+
+
 @dataclass(frozen=True)
 class TimelineItem:
     seq: int

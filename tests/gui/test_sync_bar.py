@@ -6,7 +6,7 @@ from __future__ import annotations
 from PySide6.QtCore import Qt
 
 from field_app.store import Store
-from tests.gui.helpers import button, unlock
+from tests.gui.helpers import button, open_cases, unlock
 from tests.sync.conftest import enrol_store, hq, hq_factory  # noqa: F401 (fixtures)
 from tests.unit.store.conftest import WANG
 
@@ -68,4 +68,42 @@ def test_definitions_pulled_by_a_sync_are_used_for_new_procedures(qtbot, made_st
     qtbot.mouseClick(button(win, "syncNowButton"), Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: "（成功）" in win.sync_bar.label.text(), timeout=60000)
     assert win.registry().documents[("2-5", 2)].title == "检查（勘验）笔录（2027版）"
+    win.close()
+
+
+def test_a_case_assigned_at_hq_is_offered_for_registration_after_a_sync(qtbot, made_store, hq, keyring_env):  # noqa: F811
+    from field_app.store import Store as _Store
+    from tests.sync.conftest import DEPARTMENT
+
+    store = _Store.open(made_store)
+    store.unlock(WANG[1], WANG[3])
+    enrol_store(store, made_store, hq)
+    store.close()
+    hq.admin("assign-case", "--department", DEPARTMENT, "--case-no", "长人社监〔2026〕第0142号",
+             "--party", "石家庄康宁民营医院", "--officer", WANG[1])
+
+    from field_app.ui import common
+    from field_app.ui.app import create_app
+    from field_app.ui.main_window import MainWindow
+
+    create_app()
+    common.ASK = lambda parent, title, summary: True
+    win = MainWindow(made_store)
+    qtbot.addWidget(win)
+    win.show()
+    unlock(qtbot, win)
+    open_cases(qtbot, win)
+    page = win.cases_page
+    qtbot.waitUntil(lambda: page.assign_combo.count() == 1, timeout=10000)
+    assert not page.assign_combo.isEnabled()
+    qtbot.mouseClick(button(win, "syncNowButton"), Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: "（成功）" in win.sync_bar.label.text(), timeout=60000)
+    qtbot.waitUntil(lambda: page.assign_combo.count() == 2, timeout=10000)
+    page.assign_combo.setCurrentIndex(1)
+    page.assign_combo.activated.emit(1)
+    assert page.new_fields["case_no"].text() == "长人社监〔2026〕第0142号"
+    assert page.new_fields["party_name"].text() == "石家庄康宁民营医院"
+    qtbot.mouseClick(button(win, "createCase"), Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: any(r.case_no == "长人社监〔2026〕第0142号" for r in page.rows), timeout=10000)
+    qtbot.waitUntil(lambda: page.assign_combo.count() == 1, timeout=10000)  # registered: no longer offered
     win.close()
