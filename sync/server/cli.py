@@ -1,6 +1,6 @@
 """The `field-hq` command: the headquarters server and its administration.
 
-Exit codes: 0 done, 1 ``verify`` found problems, 2 could not do it (Chinese message on stderr; an
+Exit codes: 0 done, 1 ``verify`` or ``audit-verify`` found problems, 2 could not do it (Chinese message on stderr; an
 unexpected error's traceback goes to ``field-hq.log`` in the data directory, not the screen).
 The metadata database is SQLite ``hq.db`` in ``--data-dir`` unless ``--db postgresql://…`` (or env
 ``FIELD_HQ_DB``) is given; blobs and HQ's keys always live in ``--data-dir``.
@@ -71,12 +71,24 @@ def build_parser() -> argparse.ArgumentParser:
     assign.add_argument("--credit-code", default="", help="统一社会信用代码")
     assign.add_argument("--officer", action="append", default=[], metavar="CERT_NO", help="承办人执法证号（可重复）")
     assign.add_argument("--note", default="", help="备注")
+    web_user = command("add-web-user", "新建或更新管理平台（网页）用户：角色、部门、密码")
+    web_user.add_argument("--username", required=True, help="登录用户名（英文字母、数字、. _ -）")
+    web_user.add_argument("--name", required=True, help="显示姓名")
+    web_user.add_argument("--role", required=True, choices=("admin", "head", "legal", "unit_head", "officer"),
+                          help="角色：admin 管理员，head 负责人，legal 法制机构，unit_head 办案机构负责人，officer 执法人员")
+    web_user.add_argument("--department", required=True, help="所属部门（须已用 add-department 新建）")
+    web_user.add_argument("--cert-no", help="执法证号（执法人员必填：只能查看本人参与的记录）")
+    web_user.add_argument("--password-file", metavar="FILE", help="从文件第一行读取密码（默认：交互输入两次）")
+    command("audit-verify", "核验管理平台审计日志的哈希链（完好时退出码为 0，被改动时为 1）")
     command("devices", "列出已登记的设备及同步状态")
     command("verify", "核验局端保存的全部记录、回执和媒体文件（无问题时退出码为 0）")
     recover = command("recover-key", "用托管私钥解开某台设备证据库的数据密钥（只解这一台）")
     recover.add_argument("--device", required=True, metavar="ID", help="设备（证据库）编号")
     recover.add_argument("--escrow-key", required=True, metavar="FILE", help="托管私钥文件")
     recover.add_argument("--out", required=True, metavar="FILE", help="数据密钥写到这个文件（不能已存在，权限 0600）")
+    from sync.server import export_cli
+
+    export_cli.register(sub)  # verify-export: needs no data directory
     return parser
 
 
@@ -86,6 +98,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return EXIT_OK
+    if args.command == "verify-export":
+        from sync.server import export_cli
+
+        return export_cli.run(args)
     from sync.server.admin import AdminError
     from sync.server.db import DatabaseError
     from sync.server.identity import IdentityError
@@ -143,6 +159,10 @@ def _run(args: argparse.Namespace) -> int:
             ident_ = admin.assign_case(db, args.case_no, args.party, args.department, args.officer,
                                        args.credit_code, args.note)
             print(f"已分派案件 {args.case_no}（{ident_}）给 {args.department}")
+        elif args.command == "add-web-user":
+            return _add_web_user(db, args)
+        elif args.command == "audit-verify":
+            return _audit_verify(db)
         elif args.command == "devices":
             _list_devices(db)
         elif args.command == "verify":
@@ -264,8 +284,53 @@ def _verify(db, data_dir: Path, identity) -> int:
     report = verify_hq(db, FileBlobStore(data_dir), identity)
     for problem in report.problems:
         print(problem)
+    for notice in report.notices:
+        print(f"说明：{notice}")
     print(report.summary())
     return EXIT_PROBLEMS if report.problems else EXIT_OK
+
+
+def _add_web_user(db, args) -> int:
+    import getpass
+
+    from sync.server.web.accounts import ROLE_LABELS, AccountError, create_user
+    from sync.server.web.schema import create_web_tables
+
+    if args.password_file:
+        try:
+            password = Path(args.password_file).read_text(encoding="utf-8").splitlines()[0]
+        except (OSError, IndexError, UnicodeDecodeError) as exc:
+            print(f"错误：无法读取密码文件 {args.password_file}（{exc}）。", file=sys.stderr)
+            return EXIT_ERROR
+    else:
+        password = getpass.getpass("密码：")
+        if getpass.getpass("再次输入密码：") != password:
+            print("错误：两次输入的密码不一致。", file=sys.stderr)
+            return EXIT_ERROR
+    create_web_tables(db)
+    try:
+        user = create_user(db, args.username, args.name, args.role, args.department, password, cert_no=args.cert_no)
+    except AccountError as exc:
+        print(f"错误：{exc}", file=sys.stderr)
+        return EXIT_ERROR
+    print(f"管理平台用户已保存：{user.username}（{user.display_name}，{ROLE_LABELS[user.role]}，{user.department}）")
+    return EXIT_OK
+
+
+def _audit_verify(db) -> int:
+    from sync.server.web.audit import audit_head, verify_audit
+    from sync.server.web.schema import create_web_tables
+
+    create_web_tables(db)
+    problems = verify_audit(db)
+    for problem in problems:
+        print(problem)
+    count, head = audit_head(db)
+    if problems:
+        print(f"审计日志核验未通过：共 {count} 条，发现 {len(problems)} 个问题。")
+        return EXIT_PROBLEMS
+    print(f"审计日志核验通过：共 {count} 条，哈希链完整（最新哈希 {head}）。")
+    return EXIT_OK
 
 
 def _recover_key(db, args) -> int:

@@ -93,6 +93,12 @@ class Tx:
     def one(self, sql: str, params: tuple = ()) -> tuple | None:
         return self._conn.execute(sql.replace("?", "%s") if self._pg else sql, params).fetchone()
 
+    def has_table(self, name: str) -> bool:
+        """Whether a table exists (tables of optional parts, e.g. the web platform's, may not yet)."""
+        if self._pg:
+            return self.one("SELECT to_regclass(?)", (name,))[0] is not None
+        return self.one("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (name,)) is not None
+
     def lock_device(self, device_id: str) -> tuple | None:
         """The device row (device_id, public_key, department, active, head_size, head_hash, frontier),
         locked against concurrent writers until the transaction ends; None if unknown."""

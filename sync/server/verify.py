@@ -4,7 +4,10 @@ Per device: the entries form one chain from the store's genesis (consecutive seq
 each device signature valid, each link right), the head and Merkle frontier match the entries, every
 receipt is signed by this HQ and its root matches the entries it covers, and every blob an entry covered
 by a receipt references is on disk. Per blob: the file exists, has the recorded size and hashes to its
-name. Problems are Chinese sentences; nothing is changed.
+name. A media file removed under retention with the head's approval (the web platform's
+``retention_removed`` tombstones) is not a problem: it is reported as a notice with its approval
+number, and the log entries that reference it still verify. Problems are Chinese sentences; nothing is
+changed.
 """
 
 from __future__ import annotations
@@ -30,14 +33,26 @@ class Report:
     blobs: int = 0
     receipts: int = 0
     problems: list[str] = None  # type: ignore[assignment]
+    notices: list[str] = None  # type: ignore[assignment]
 
     def __post_init__(self) -> None:
         self.problems = self.problems or []
+        self.notices = self.notices or []
 
     def summary(self) -> str:
         verdict = "未发现问题" if not self.problems else f"发现 {len(self.problems)} 个问题"
+        removed = f"（{len(self.notices)} 个媒体文件已按保存期限经批准删除）" if self.notices else ""
         return (f"核验完成：{self.devices} 台设备，{self.entries} 条记录，{self.blobs} 个媒体文件，"
-                f"{self.receipts} 张回执；{verdict}。")
+                f"{self.receipts} 张回执；{verdict}{removed}。")
+
+
+def removed_under_retention(db: Database) -> dict[str, str]:
+    """SHA-256 → approval number of every media file deleted under retention (empty before the web
+    platform's tables exist)."""
+    with db.transaction() as tx:
+        if not tx.has_table("retention_removed"):
+            return {}
+        return {sha: no for sha, no in tx.all("SELECT sha256, approval_no FROM retention_removed")}
 
 
 def verify_hq(db: Database, blobs: FileBlobStore, identity: Identity) -> Report:
@@ -46,13 +61,16 @@ def verify_hq(db: Database, blobs: FileBlobStore, identity: Identity) -> Report:
         devices = tx.all("SELECT device_id, public_key, head_size, head_hash, frontier, clock_offset_ms FROM devices "
                          "ORDER BY device_id")
         stored_blobs = {sha: size for sha, size in tx.all("SELECT sha256, size FROM blobs")}
+    removed = removed_under_retention(db)
     for device in devices:
         report.devices += 1
-        _verify_device(db, blobs, identity, device, stored_blobs, report)
+        verify_device(db, blobs, identity, device, stored_blobs, report)
     for sha, size in sorted(stored_blobs.items()):
         report.blobs += 1
         actual_size = blobs.size(sha)
-        if actual_size is None:
+        if actual_size is None and sha in removed:
+            report.notices.append(f"媒体文件 {sha[:12]}…：已按保存期限删除（审批号{removed[sha]}）。")
+        elif actual_size is None:
             report.problems.append(f"媒体文件 {sha[:12]}… 登记为已收到，但文件不见了。")
         elif actual_size != size:
             report.problems.append(f"媒体文件 {sha[:12]}… 大小不符（登记 {size} 字节，实际 {actual_size} 字节）。")
@@ -61,8 +79,11 @@ def verify_hq(db: Database, blobs: FileBlobStore, identity: Identity) -> Report:
     return report
 
 
-def _verify_device(db: Database, blobs: FileBlobStore, identity: Identity, device: tuple, stored_blobs: dict,
-                   report: Report) -> None:
+def verify_device(db: Database, blobs: FileBlobStore, identity: Identity, device: tuple, stored_blobs: dict,
+                  report: Report) -> None:
+    """Check one device's chain, head, Merkle state, receipts and receipt-covered media into ``report``.
+    ``device`` = (device_id, public_key hex, head_size, head_hash, frontier JSON, clock_offset_ms);
+    ``stored_blobs`` = sha256 → size of the blobs HQ records as complete. Reads only."""
     device_id, public_hex, head_size, head_hash, frontier_state, clock_offset = device
     who = f"设备 {device_id}"
     public = bytes.fromhex(public_hex)

@@ -11,18 +11,15 @@ from tests.sync.conftest import enrol_store, hq, hq_factory  # noqa: F401 (fixtu
 from tests.unit.store.conftest import WANG
 
 
-def test_not_enrolled_says_so_and_offers_no_sync(qtbot, window):
-    unlock(qtbot, window)
-    qtbot.waitUntil(lambda: "未登记到局端" in window.sync_bar.label.text(), timeout=10000)
-    assert not button(window, "syncNowButton").isEnabled()
-
-
-def test_sync_now_sends_everything_and_shows_the_result(qtbot, made_store, hq, keyring_env):  # noqa: F811
+def _enrolled(made_store, hq):
     store = Store.open(made_store)
     store.unlock(WANG[1], WANG[3])
     enrol_store(store, made_store, hq)
     store.close()
 
+
+def _unlocked_window(qtbot, made_store):
+    """The main window on ``made_store``, both officers unlocked (a fresh window: it reads sync.json)."""
     from field_app.ui import common
     from field_app.ui.app import create_app
     from field_app.ui.main_window import MainWindow
@@ -33,6 +30,19 @@ def test_sync_now_sends_everything_and_shows_the_result(qtbot, made_store, hq, k
     qtbot.addWidget(win)
     win.show()
     unlock(qtbot, win)
+    return win
+
+
+def test_not_enrolled_says_so_and_offers_no_sync(qtbot, window):
+    unlock(qtbot, window)
+    qtbot.waitUntil(lambda: "未登记到局端" in window.sync_bar.label.text(), timeout=10000)
+    assert not button(window, "syncNowButton").isEnabled()
+
+
+def test_sync_now_sends_everything_and_shows_the_result(qtbot, made_store, hq, keyring_env):  # noqa: F811
+    _enrolled(made_store, hq)
+
+    win = _unlocked_window(qtbot, made_store)
     bar = win.sync_bar
     qtbot.waitUntil(lambda: "上次同步：从未" in bar.label.text(), timeout=10000)
     pending_before = int(bar.label.text().split("待同步：")[1].split(" 条")[0])
@@ -49,21 +59,9 @@ def test_definitions_pulled_by_a_sync_are_used_for_new_procedures(qtbot, made_st
     from tests.sync.test_pull_definitions import _hq_forms_with_new_2_5
 
     hq = hq_factory(extra=("--forms-dir", str(_hq_forms_with_new_2_5(tmp_path / "forms"))))
-    store = Store.open(made_store)
-    store.unlock(WANG[1], WANG[3])
-    enrol_store(store, made_store, hq)
-    store.close()
+    _enrolled(made_store, hq)
 
-    from field_app.ui import common
-    from field_app.ui.app import create_app
-    from field_app.ui.main_window import MainWindow
-
-    create_app()
-    common.ASK = lambda parent, title, summary: True
-    win = MainWindow(made_store)
-    qtbot.addWidget(win)
-    win.show()
-    unlock(qtbot, win)
+    win = _unlocked_window(qtbot, made_store)
     assert ("2-5", 2) not in win.registry().documents
     qtbot.mouseClick(button(win, "syncNowButton"), Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: "（成功）" in win.sync_bar.label.text(), timeout=60000)
@@ -72,26 +70,13 @@ def test_definitions_pulled_by_a_sync_are_used_for_new_procedures(qtbot, made_st
 
 
 def test_a_case_assigned_at_hq_is_offered_for_registration_after_a_sync(qtbot, made_store, hq, keyring_env):  # noqa: F811
-    from field_app.store import Store as _Store
     from tests.sync.conftest import DEPARTMENT
 
-    store = _Store.open(made_store)
-    store.unlock(WANG[1], WANG[3])
-    enrol_store(store, made_store, hq)
-    store.close()
+    _enrolled(made_store, hq)
     hq.admin("assign-case", "--department", DEPARTMENT, "--case-no", "长人社监〔2026〕第0142号",
              "--party", "石家庄康宁民营医院", "--officer", WANG[1])
 
-    from field_app.ui import common
-    from field_app.ui.app import create_app
-    from field_app.ui.main_window import MainWindow
-
-    create_app()
-    common.ASK = lambda parent, title, summary: True
-    win = MainWindow(made_store)
-    qtbot.addWidget(win)
-    win.show()
-    unlock(qtbot, win)
+    win = _unlocked_window(qtbot, made_store)
     open_cases(qtbot, win)
     page = win.cases_page
     qtbot.waitUntil(lambda: page.assign_combo.count() == 1, timeout=10000)
