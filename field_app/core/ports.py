@@ -8,8 +8,10 @@
 ``MemoryWriter`` is a real (in-memory, non-persistent) RecordWriter for tests, the headless driver and
 the scripted demo. It is not a model of the store's internals (no hashing, encryption or signing), but
 it enforces the store's documented input contract, so what passes here is accepted there: entry type
-and record id formats, media as SHA-256 hex, JSON payloads, and record versions — the first entry of
-a ``record_id`` starts it, every later one must pass ``supersedes=<seq of its latest version>``.
+and record id formats, media as SHA-256 hex, JSON payloads, and record versions — a correction passes
+``supersedes=<seq of the record's latest entry>`` (never an older one, never another record's); an
+entry with an existing ``record_id`` and no ``supersedes`` adds a part to that record (a recording's
+segments), as in the store. tests/unit/core/test_writer_contract.py runs the same calls on both.
 """
 
 from __future__ import annotations
@@ -77,11 +79,7 @@ class MemoryWriter:
             raise ValueError(f"media must be SHA-256 hex: {bad_media[0]!r}")
         json.dumps(payload, ensure_ascii=False, allow_nan=False)
         latest = {e.record_id: e.seq for e in self.entries if e.record_id is not None}
-        if supersedes is None:
-            if record_id in latest:
-                raise ValueError(f"record {record_id} exists: supersede its latest entry "
-                                 f"{latest[record_id]}")
-        else:
+        if supersedes is not None:
             if not 1 <= supersedes <= len(self.entries):
                 raise ValueError(f"supersedes unknown entry {supersedes}")
             owner = self.entries[supersedes - 1].record_id
