@@ -8,8 +8,7 @@ import json
 
 PARTS = {"name": "名称/姓名", "uscc": "统一社会信用代码", "legal_rep": "法定代表人", "legal_rep_id_number": "法定代表人身份证号",
          "address": "地址", "id_type": "证件类型", "id_number": "证件号码", "phone": "电话", "unit": "单位",
-         "position": "职务", "gender": "性别", "kind": "类型", "cert_no": "执法证号"}
-KIND = {"organisation": "单位", "person": "个人"}
+         "position": "职务", "gender": "性别", "cert_no": "执法证号"}
 
 
 def _text(value) -> str:
@@ -28,11 +27,11 @@ def _text(value) -> str:
                                          str(value.get("at", "")), str(value.get("how", "")),
                                          str(value.get("opinion", ""))) if x)
         parts = []
-        for k, v in value.items():
-            if v in (None, "", [], {}):
+        order = {k: i for i, k in enumerate(PARTS)}  # name first, as on the printed form
+        for k, v in sorted(value.items(), key=lambda kv: (order.get(kv[0], len(order)), kv[0])):
+            if v in (None, "", [], {}) or k == "kind":  # person/organisation shows in which parts exist
                 continue
-            shown = KIND.get(v, v) if k == "kind" else _text(v)
-            parts.append(f"{PARTS.get(k, k)}：{shown}")
+            parts.append(f"{PARTS.get(k, k)}：{_text(v)}")
         return "；".join(parts)
     if isinstance(value, list):
         return "\n".join(_text(v) for v in value)
