@@ -173,3 +173,11 @@ def test_accounts_sessions_and_audit_chain_on_postgresql(tmp_path):
             assert any("第 2 条" in p for p in verify_audit(hq))
         finally:
             hq.db.close()
+
+
+def test_unknown_pages_get_the_chinese_error_page_and_the_sync_api_keeps_json(client):
+    page = client.get("/no-such-page")
+    assert page.status_code == 404
+    assert page.headers["content-type"].startswith("text/html") and "没有这个页面" in page.text
+    api = client.get("/v1/no-such-endpoint")
+    assert api.status_code == 404 and api.json()["error"]["code"] == 1003

@@ -2,9 +2,9 @@
 
 ``mount_web(app, hq)`` creates the web tables (schema.create_web_tables), serves ``/static``, installs
 the handlers for ``LoginRequired`` (redirect to /login, or 401 for media/download/API URLs) and
-``WebError`` (a Chinese error page, or plain text for media), and includes every router: ``pages.router``
-and, when present, the supervision (``compliance_routes``, ``review_routes``, ``retention_routes``) and
-export (``export_routes``) routers — each such module exposes ``router: fastapi.APIRouter``.
+``WebError`` (a Chinese error page, or plain text for media), answers unknown pages outside ``/v1`` with
+the Chinese error page, and includes every router: ``pages``, the supervision routers
+(``compliance_routes``, ``review_routes``, ``retention_routes``) and ``export_routes``.
 
 Guaranteed: the sync API under ``/v1`` is untouched (its own error handlers still answer its errors).
 Dangerous: a router added here is reachable by anyone who can reach HQ — each of its routes must depend
@@ -13,7 +13,6 @@ on ``auth.current_user`` or ``auth.require_roles``.
 
 from __future__ import annotations
 
-import importlib
 import logging
 from pathlib import Path
 
@@ -23,11 +22,12 @@ from fastapi.staticfiles import StaticFiles
 
 log = logging.getLogger("field-hq.web")
 STATIC = Path(__file__).resolve().parent / "static"
-OPTIONAL_ROUTERS = ("compliance_routes", "review_routes", "retention_routes", "export_routes")
 
 
 def mount_web(app: FastAPI, hq) -> None:
-    from sync.server.web import pages
+    from starlette.exceptions import HTTPException as StarletteHTTPException
+
+    from sync.server.web import compliance_routes, export_routes, pages, retention_routes, review_routes
     from sync.server.web.auth import LoginRequired, WebError, is_media_request, login_redirect
     from sync.server.web.schema import create_web_tables
     from sync.server.web.templating import render
@@ -48,17 +48,17 @@ def mount_web(app: FastAPI, hq) -> None:
             return PlainTextResponse(exc.message, status_code=exc.status, headers={"Cache-Control": "no-store"})
         return render(request, "error.html", status_code=exc.status, message=exc.message, status=exc.status)
 
-    app.include_router(pages.router)
-    features = {"pages"}
-    for name in OPTIONAL_ROUTERS:
-        module_name = f"sync.server.web.{name}"
-        try:
-            module = importlib.import_module(module_name)
-        except ModuleNotFoundError as exc:
-            if exc.name != module_name:
-                raise
-            continue
+    api_http_error = app.exception_handlers.get(StarletteHTTPException)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(request: Request, exc: StarletteHTTPException):
+        if request.url.path.startswith("/v1/") and api_http_error is not None:
+            return await api_http_error(request, exc)  # the sync API keeps its coded JSON errors
+        message = {404: "没有这个页面。", 405: "不支持这种访问方式。"}.get(exc.status_code, "请求无法处理。")
+        if is_media_request(request):
+            return PlainTextResponse(message, status_code=exc.status_code)
+        return render(request, "error.html", status_code=exc.status_code, message=message, status=exc.status_code)
+
+    for module in (pages, compliance_routes, review_routes, retention_routes, export_routes):
         app.include_router(module.router)
-        features.add(name)
-    app.state.web_features = features
-    log.info("web platform mounted: %s", ", ".join(sorted(features)))
+    log.info("web platform mounted")

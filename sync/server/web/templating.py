@@ -26,27 +26,25 @@ ENV = Environment(loader=FileSystemLoader(str(TEMPLATES)), autoescape=select_aut
                   trim_blocks=True, lstrip_blocks=True)
 ENV.globals.update(fmt_ns=fmt_ns, role_labels=ROLE_LABELS)
 
-# (path, label, roles allowed or None for everyone, feature module that must be mounted or None)
+# (path, label, roles that see the link or None for everyone; the routes check roles themselves)
 NAV = (
-    ("/search", "检索", None, None),
-    ("/devices", "设备与完整性", None, None),
-    ("/compliance", "合规监督", ("admin", "head", "legal", "unit_head"), "compliance_routes"),
-    ("/reviews", "抽查回放", ("admin", "head", "legal", "unit_head"), "review_routes"),
-    ("/retention", "保存期限", ("admin", "head", "legal"), "retention_routes"),
-    ("/exports", "导出申请", None, "export_routes"),
-    ("/admin/audit", "审计日志", ("admin",), None),
-    ("/admin/users", "用户", ("admin",), None),
+    ("/search", "检索", None),
+    ("/devices", "设备与完整性", None),
+    ("/compliance", "合规监督", None),  # an officer sees only the matters they took part in
+    ("/reviews", "抽查回放", ("admin", "head", "legal", "unit_head")),
+    ("/retention", "保存期限", ("admin", "head", "legal")),
+    ("/exports", "导出申请", None),
+    ("/admin/audit", "审计日志", ("admin",)),
+    ("/admin/users", "用户", ("admin",)),
 )
 
 
 def nav_for(request: Request, user) -> list[dict]:
     if user is None:
         return []
-    mounted = getattr(request.app.state, "web_features", set())
     path = request.url.path
     return [{"href": href, "label": label, "active": path.startswith(href)}
-            for href, label, roles, feature in NAV
-            if (roles is None or user.role in roles) and (feature is None or feature in mounted)]
+            for href, label, roles in NAV if roles is None or user.role in roles]
 
 
 def render(request: Request, name: str, status_code: int = 200, **ctx) -> HTMLResponse:
