@@ -121,6 +121,8 @@ class SyncSession:
             raise SyncError("本机第 %d 条记录与局端收到的不一致：本机历史被改写过。同步已停止，请立即联系局端管理员。" % head,
                             code=int(Code.HISTORY_DIVERGED))
         start = head
+        if report and head < target:
+            self.meter.emit("entries", 0, target - start)  # the phase always shows, however fast it is
         for _ in range(target + 10):  # bounded: every round advances head or fails
             if head >= target:
                 break

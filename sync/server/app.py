@@ -3,13 +3,16 @@ published at ``/v1/openapi.json``. No interactive docs page: it would load scrip
 which government intranets do not have.
 
 Every handler reads the raw body once (the signature covers its hash), authenticates, then runs the
-blocking work (database, fsync) in the thread pool. Any refusal is a coded JSON error
+blocking work (database, fsync) in the thread pool — except a media chunk, which is authenticated
+against the chunk hash it declares and then streamed to disk as it arrives (``_put_chunk``). Any
+refusal is a coded JSON error
 (``sync.protocol.errors``); an unexpected exception is logged with its traceback and answered with
 SERVER_ERROR — never a Python trace to the client.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import logging
@@ -34,11 +37,14 @@ from sync.server import __version__, admin
 from sync.server.blobstore import FileBlobStore
 from sync.server.db import Database, DatabaseError
 from sync.server.identity import Identity
-from sync.server.ingest import Ingest, now_ns
+from sync.server.ingest import ChunkStream, Ingest, now_ns
+from sync.server.web import mount_web
 
 log = logging.getLogger("field-hq")
 MAX_JSON_BODY = 32 << 20
 H_CHUNK_SHA, H_BLOB_SIZE = "X-FR-Chunk-SHA256", "X-FR-Blob-Size"
+BODY_IDLE_TIMEOUT = 30.0  # s without a byte of a chunk's body before HQ gives up on it (frees the upload)
+HANDOFF_BYTES = 1 << 20   # received chunk bytes handed to the writing thread at a time
 
 
 @dataclass
@@ -72,10 +78,16 @@ def _parse(model: type[BaseModel], body: bytes):
         raise ProtocolError(Code.MALFORMED_REQUEST, detail={"errors": errors}) from None
 
 
-async def _read_body(request: Request, limit: int) -> bytes:
+def _content_length(request: Request, limit: int) -> int | None:
+    """The declared body length (None without one); BODY_TOO_LARGE if it is over ``limit`` or garbled."""
     declared = request.headers.get("content-length")
     if declared is not None and (not declared.isdigit() or int(declared) > limit):
         raise ProtocolError(Code.BODY_TOO_LARGE, detail={"max": limit})
+    return None if declared is None else int(declared)
+
+
+async def _read_body(request: Request, limit: int) -> bytes:
+    _content_length(request, limit)
     body, size = bytearray(), 0
     try:
         async for part in request.stream():
@@ -119,9 +131,13 @@ def _authenticate(hq: HQ, method: str, path: str, headers, body_sha: str) -> str
     return device
 
 
+def _signed_path(request: Request) -> str:
+    return request.url.path + (f"?{request.url.query}" if request.url.query else "")
+
+
 async def _authed(hq: HQ, request: Request, limit: int = MAX_JSON_BODY) -> tuple[str, bytes, str]:
     body = await _read_body(request, limit)
-    path = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    path = _signed_path(request)
 
     def work() -> tuple[str, str]:  # hashing a multi-MiB body and the database stay off the event loop
         body_sha = hashlib.sha256(body).hexdigest()
@@ -129,6 +145,111 @@ async def _authed(hq: HQ, request: Request, limit: int = MAX_JSON_BODY) -> tuple
 
     device, body_sha = await run_in_threadpool(work)
     return device, body, body_sha
+
+
+async def _put_chunk(hq: HQ, request: Request, sha256: str, index: int) -> dict:
+    """``PUT /v1/blobs/{sha256}/chunks/{index}``, streamed to disk. Order: Content-Length within the
+    chunk size (413) → signature checked against the declared ``X-FR-Chunk-SHA256`` and the nonce
+    consumed, before a byte of the body is read (a signature over anything else: see
+    ``_chunk_signed_over_other_body``) → blob id and size headers → upload state under the upload's
+    lock (``Ingest.begin_chunk``) → body written at the acknowledged offset as it arrives
+    (``_stream_chunk``) → hash, fsync, record, answer. Nothing reaches the disk for a request that is
+    not authenticated or not the next chunk; the blocking steps run in the thread pool."""
+    limit = hq.ingest.chunk_size
+    length = _content_length(request, limit)
+    declared = request.headers.get(H_CHUNK_SHA, "")
+    path = _signed_path(request)
+
+    begun: list = []  # what start() returned, even if this task is cancelled while it ran
+
+    def start() -> ChunkStream | dict | None:
+        try:
+            device = _authenticate(hq, request.method, path, request.headers, declared)
+        except ProtocolError as exc:
+            if exc.code == Code.AUTH_BAD_SIGNATURE:
+                return None
+            raise
+        _check_sha(sha256)
+        size = request.headers.get(H_BLOB_SIZE, "")
+        if not size.isdigit():
+            raise ProtocolError(Code.MALFORMED_REQUEST, detail={"why": f"{H_BLOB_SIZE} header"})
+        begun.append(hq.ingest.begin_chunk(device, sha256, index, int(size), declared, length))
+        return begun[0]
+
+    try:
+        started = await run_in_threadpool(start)
+    except BaseException:
+        if begun and isinstance(begun[0], ChunkStream):
+            begun[0].abort()  # never leave the upload locked
+        raise
+    if started is None:
+        await _chunk_signed_over_other_body(hq, request, path, declared, index)
+    if isinstance(started, dict):
+        return started
+    return await _stream_chunk(started, request)
+
+
+async def _chunk_signed_over_other_body(hq: HQ, request: Request, path: str, declared: str, index: int) -> None:
+    """The signature does not cover the declared chunk hash. If it covers the body itself, the client
+    declared a wrong hash: CHUNK_HASH_MISMATCH (as when HQ re-hashes a chunk); otherwise
+    AUTH_BAD_SIGNATURE. Always raises. Reads the body into memory (at most one chunk, like every other
+    endpoint's body) to tell; never writes anything."""
+    body = await _read_body(request, hq.ingest.chunk_size)
+
+    def work() -> None:
+        actual = hashlib.sha256(body).hexdigest()
+        if actual == declared:
+            raise ProtocolError(Code.AUTH_BAD_SIGNATURE)
+        _authenticate(hq, request.method, path, request.headers, actual)
+        raise ProtocolError(Code.CHUNK_HASH_MISMATCH, detail={"index": index})
+
+    await run_in_threadpool(work)
+
+
+async def _stream_chunk(stream: ChunkStream, request: Request) -> dict:
+    """Feed the request body into ``stream`` as it arrives, then finish it (hash check, fsync, record).
+    One worker thread (``ChunkStream.drain``) writes and hashes what has arrived, handed over about
+    ``HANDOFF_BYTES`` at a time, while the event loop only moves bytes; then it finishes the chunk.
+    A client that disconnects, sends nothing for ``BODY_IDLE_TIMEOUT`` s or sends more than the
+    chunk, and any error, stop the stream: the file is cut back to the acknowledged offset and the
+    upload's lock released before the answer."""
+    loop = asyncio.get_running_loop()
+    writer = asyncio.ensure_future(run_in_threadpool(stream.drain))
+    writer.add_done_callback(lambda f: f.cancelled() or f.exception())  # raised below when it matters
+    received, parts, held = 0, [], 0
+    try:
+        try:
+            async with asyncio.timeout(BODY_IDLE_TIMEOUT) as idle:
+                more = True
+                while more and not writer.done():  # done early only if writing failed
+                    message = await request.receive()
+                    if message["type"] == "http.disconnect":
+                        raise ClientDisconnect()
+                    body, more = message.get("body", b""), message.get("more_body", False)
+                    if body:
+                        received += len(body)
+                        if received > stream.length:
+                            raise ProtocolError(Code.CHUNK_SIZE_WRONG, detail={"expected": stream.length})
+                        parts.append(body)
+                        held += len(body)
+                        if held >= HANDOFF_BYTES:  # fewer, larger hand-offs: less thread switching
+                            stream.put(parts)
+                            parts, held = [], 0
+                        idle.reschedule(loop.time() + BODY_IDLE_TIMEOUT)
+        except TimeoutError:
+            raise ProtocolError(Code.SERVER_BUSY, detail={"why": "request body stalled"}) from None
+        except ClientDisconnect:
+            raise ProtocolError(Code.MALFORMED_REQUEST, detail={"why": "client disconnected"}) from None
+        if not writer.done():
+            stream.put(parts)
+            stream.end()
+        return await writer
+    finally:
+        if not writer.done():
+            stream.stop()
+            await asyncio.wait([writer])  # it aborts: file cut back, lock released
+        if not stream.ended:  # e.g. cancelled before the writing thread started
+            stream.abort()
 
 
 def create_app(hq: HQ) -> FastAPI:
@@ -206,12 +327,7 @@ def create_app(hq: HQ) -> FastAPI:
     @app.put("/v1/blobs/{sha256}/chunks/{index}", summary="Upload one chunk (application/octet-stream)",
              responses={200: {"model": m.ChunkAnswer}, 409: errors, 422: errors})
     async def put_chunk(sha256: str, index: int, request: Request):
-        device, body, body_sha = await _authed(hq, request, hq.ingest.chunk_size)
-        _check_sha(sha256)
-        declared, size = request.headers.get(H_CHUNK_SHA, ""), request.headers.get(H_BLOB_SIZE, "")
-        if not size.isdigit():
-            raise ProtocolError(Code.MALFORMED_REQUEST, detail={"why": f"{H_BLOB_SIZE} header"})
-        return await run_in_threadpool(hq.ingest.put_chunk, device, sha256, index, int(size), body, declared, body_sha)
+        return await _put_chunk(hq, request, sha256, index)
 
     @app.post("/v1/receipt", summary="Signed receipt over what HQ fully holds", openapi_extra=_schema(m.ReceiptRequest),
               responses={200: {"model": m.ReceiptAnswer}})
@@ -268,6 +384,7 @@ def create_app(hq: HQ) -> FastAPI:
                 os.unlink(name)
             return {"v": 1, "size": size}
 
+    mount_web(app, hq)  # the HQ web platform (issue 9) on the same app; /v1 keeps its own errors
     return app
 
 

@@ -6,14 +6,22 @@ filesystem at province scale (not part of this issue).
     blobs/ab/cd/<sha256>          complete blobs, named by the SHA-256 of their content (read-only)
     uploads/<device>/<sha256>.part uploads in progress, one per (device, blob)
 
-Guarantees: ``write_chunk`` returns only after the bytes are fsynced; ``commit`` re-hashes the whole
-upload, fsyncs it, renames it into ``blobs/`` and fsyncs the directories before returning — so a blob
-the database records as complete is on disk under its final name with the right content. Nothing is
-ever modified in place under ``blobs/``.
+Guarantees: a chunk is streamed in through a ``PartWriter`` (``open_chunk``), which hashes the bytes
+as they are written and makes them durable only in ``sync()`` (fsync); ``abort()`` cuts the file back
+to where the chunk began, so a refused or cut chunk leaves nothing past the acknowledged offset.
+``write_chunk`` (a whole chunk in memory) returns only after the bytes are fsynced. ``commit`` checks
+the whole upload against its name (the running hash, or the file re-read after a restart), fsyncs it,
+renames it into ``blobs/`` and fsyncs the directories before returning — so a blob the database records
+as complete is on disk under its final name with the right content. Nothing is ever modified in place
+under ``blobs/``.
+
+Dangerous: nothing here serialises writers of one upload — the caller (``Ingest``) must hold its
+per-upload lock from ``open_chunk`` until ``keep``/``abort``, and through ``commit``.
 """
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 import threading
@@ -21,6 +29,7 @@ from pathlib import Path
 from typing import BinaryIO, Iterator, Protocol
 
 READ_SIZE = 1 << 20
+MAX_IOVECS = 256
 
 
 class BlobHashMismatch(Exception):
@@ -33,6 +42,7 @@ class BlobStore(Protocol):
     def open(self, sha256: str) -> BinaryIO: ...
     def partial_size(self, key: str) -> int: ...
     def write_chunk(self, key: str, offset: int, data: bytes) -> None: ...
+    def open_chunk(self, key: str, offset: int) -> "PartWriter": ...
     def commit(self, key: str, sha256: str, size: int) -> None: ...
     def discard(self, key: str) -> None: ...
     def iter_blobs(self) -> Iterator[str]: ...
@@ -102,27 +112,44 @@ class FileBlobStore:
         except FileNotFoundError:
             return 0
 
-    def write_chunk(self, key: str, offset: int, data: bytes) -> None:
-        """Write ``data`` at ``offset`` (dropping anything after it: a torn earlier attempt) and fsync."""
+    def open_chunk(self, key: str, offset: int) -> "PartWriter":
+        """A writer for the chunk that starts at ``offset`` of upload ``key``. The file is cut to
+        ``offset`` first (dropping a torn earlier attempt). OSError if it cannot be opened or cut."""
         part = self._part(key)
         part.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(part, os.O_WRONLY | os.O_CREAT, 0o600)
         try:
             os.ftruncate(fd, offset)
-            written = 0
-            view = memoryview(data)
-            while written < len(data):
-                written += os.pwrite(fd, view[written:], offset + written)
-            os.fsync(fd)
-        finally:
+        except BaseException:
             os.close(fd)
+            raise
         with self._lock:
             running = self._hashers.get(key)
-            if running is not None and running[0] == offset:
-                running[1].update(data)
-                self._hashers[key] = (offset + len(data), running[1])
+            if offset == 0:
+                blob_hash = hashlib.sha256()
+            elif running is not None and running[0] == offset:
+                blob_hash = running[1].copy()  # a refused chunk must not advance the upload's hash
             else:
-                self._hashers.pop(key, None)  # rebuilt from the file at commit
+                blob_hash = None  # e.g. after a restart: commit re-reads the file
+        return PartWriter(self, key, fd, offset, blob_hash)
+
+    def write_chunk(self, key: str, offset: int, data: bytes) -> None:
+        """Write ``data`` at ``offset`` (dropping anything after it: a torn earlier attempt) and fsync."""
+        writer = self.open_chunk(key, offset)
+        try:
+            writer.write([data])
+            writer.sync()
+        except BaseException:
+            writer.abort()
+            raise
+        writer.keep()
+
+    def _keep_hash(self, key: str, end: int, blob_hash) -> None:
+        with self._lock:
+            if blob_hash is None:
+                self._hashers.pop(key, None)
+            else:
+                self._hashers[key] = (end, blob_hash)
 
     def commit(self, key: str, sha256: str, size: int) -> None:
         """Check the finished upload against its name and move it into ``blobs/`` durably.
@@ -153,7 +180,86 @@ class FileBlobStore:
             self._hashers.pop(key, None)
         self._part(key).unlink(missing_ok=True)
 
-    def start_hash(self, key: str) -> None:
-        """Begin a running hash for an upload starting at offset 0 (called for the first chunk)."""
-        with self._lock:
-            self._hashers[key] = (0, hashlib.sha256())
+
+class PartWriter:
+    """One chunk being written into an upload's ``.part`` file at ``offset`` (see ``open_chunk``).
+
+    ``write`` puts received pieces after the previous ones and hashes them twice: the chunk alone
+    (``chunk_sha256``, for the caller to compare with the declared hash) and, on a *copy* of the
+    upload's running hash, the blob so far. Then exactly one of: ``sync()`` + ``keep()`` (chunk
+    accepted: durable, and the copy becomes the running hash) or ``abort()`` (the file is cut back to
+    ``offset``; the running hash is untouched). ``abort`` after ``keep`` does nothing, so it belongs
+    in a ``finally``.
+
+    Not thread-safe: one call at a time (the caller serialises; successive calls may come from
+    different threads). Dangerous: bytes are in the file before they are checked — until the caller
+    compared the hash and called ``sync``, only the bytes below ``offset`` are acknowledged.
+    """
+
+    def __init__(self, store: FileBlobStore, key: str, fd: int, offset: int, blob_hash) -> None:
+        self._store, self.key, self._fd, self.offset = store, key, fd, offset
+        self._blob_hash = blob_hash
+        self._chunk_hash = hashlib.sha256()
+        self.written = 0
+
+    @property
+    def closed(self) -> bool:
+        return self._fd < 0
+
+    def write(self, parts: list) -> None:
+        """Write ``parts`` (bytes-like, in order) after what was written so far. OSError from the disk
+        (the caller then aborts)."""
+        if self.closed:
+            raise ValueError("chunk writer is closed")
+        views = [memoryview(p).cast("B") for p in parts if len(p)]
+        position = self.offset + self.written
+        for start in range(0, len(views), MAX_IOVECS):  # pwritev takes at most IOV_MAX buffers
+            group = views[start:start + MAX_IOVECS]
+            size = sum(len(v) for v in group)
+            done = os.pwritev(self._fd, group, position)
+            if done < size:  # a short write (rare for regular files): finish the rest piece by piece
+                rest = memoryview(b"".join(group))[done:]
+                while len(rest):
+                    n = os.pwrite(self._fd, rest, position + done)
+                    if n <= 0:
+                        raise OSError(errno.EIO, "short write")
+                    done += n
+                    rest = rest[n:]
+            position += size
+        total = position - self.offset - self.written
+        for view in views:
+            self._chunk_hash.update(view)
+            if self._blob_hash is not None:
+                self._blob_hash.update(view)
+        self.written += total
+
+    def chunk_sha256(self) -> str:
+        """SHA-256 (hex) of the bytes written so far."""
+        return self._chunk_hash.hexdigest()
+
+    def sync(self) -> None:
+        """fsync: the written bytes are durable when this returns."""
+        os.fsync(self._fd)
+
+    def keep(self) -> None:
+        """Accept the chunk (after ``sync``): close; the upload's running hash now ends after it."""
+        if self.closed:
+            return
+        self._close()
+        self._store._keep_hash(self.key, self.offset + self.written, self._blob_hash)
+
+    def abort(self) -> None:
+        """Cut the file back to ``offset`` and close; the running hash stays as it was. Does not raise
+        for a disk error (the next attempt cuts the file to the acknowledged offset again)."""
+        if self.closed:
+            return
+        try:
+            os.ftruncate(self._fd, self.offset)
+        except OSError:
+            pass
+        finally:
+            self._close()
+
+    def _close(self) -> None:
+        fd, self._fd = self._fd, -1
+        os.close(fd)

@@ -196,7 +196,9 @@ def _serve(args, data_dir: Path, db, identity) -> int:
         raw_dir.mkdir(exist_ok=True)
     app = create_app(HQ(db, blobs, identity, ingest, forms_root, raw_dir))
     family = socket.AF_INET6 if ":" in args.host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
+    # IPPROTO_TCP, not 0: asyncio sets TCP_NODELAY on accepted sockets only for TCP-typed listeners, and
+    # without it every response (headers and body sent separately) waits ~40 ms for a delayed ACK.
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         sock.bind((args.host, args.port))

@@ -4,25 +4,33 @@ Every operation is idempotent: repeating a push, a chunk or a receipt request ch
 first one did not (entries already held are compared by hash and skipped; a chunk below the
 acknowledged offset is answered with the offset; a receipt for the same size is the stored one).
 
-Order of durability for a chunk: hash check → write + fsync → (last chunk: re-hash the whole file,
-fsync, rename, fsync dirs → ``blobs`` row) → ``uploads.acked`` committed → acknowledged. A receipt
-covers size n only if entries 1..n are stored and every blob they reference has a ``blobs`` row,
-so it never covers anything that is not on disk.
+A chunk streams to disk (``begin_chunk`` → ``ChunkStream``). Order for one chunk: the request is
+authenticated against the chunk hash it declares (by the caller, before any byte is read) → under the
+upload's lock: blob expected, size unchanged, index at the acknowledged offset, declared length right
+→ the body is written at that offset as it arrives, hashed on the way (chunk hash, and the blob's
+running hash on a copy) → chunk hash and length checked (otherwise the file is cut back to the
+acknowledged offset and nothing changes) → fsync → the copy becomes the running hash → (last chunk:
+check the whole upload against its name, fsync, rename, fsync dirs → ``blobs`` row) →
+``uploads.acked`` committed → acknowledged. A failure or a cut connection at any point leaves the
+acknowledged offset, the running hash and the file's acknowledged bytes as they were.
+
+A receipt covers size n only if entries 1..n are stored and every blob they reference has a
+``blobs`` row, so it never covers anything that is not on disk.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
+import queue
 import threading
 import time
 from dataclasses import dataclass
 
 from sync.protocol import merkle
-from sync.protocol.chain import WireEntry, check_batch, genesis_hash
+from sync.protocol.chain import SHA_RE, WireEntry, check_batch, genesis_hash
 from sync.protocol.errors import Code, ProtocolError
 from sync.protocol.receipt import RECEIPT_DOMAIN, Receipt
-from sync.server.blobstore import BlobHashMismatch, FileBlobStore
+from sync.server.blobstore import BlobHashMismatch, FileBlobStore, PartWriter
 from sync.server.db import Database, Tx
 from sync.server.identity import Identity
 
@@ -30,6 +38,7 @@ DEFAULT_CHUNK_SIZE = 8 << 20
 MAX_BATCH_ENTRIES = 1000
 MISSING_LIST_LIMIT = 1000
 MAX_BLOB_SIZE = 1 << 40
+UPLOAD_LOCK_WAIT = 2.0  # seconds a chunk waits for another request on the same upload (then SERVER_BUSY)
 
 
 def now_ns() -> int:
@@ -148,16 +157,39 @@ class Ingest:
             return {"v": 1, "sha256": sha256, "state": "partial", "offset": acked, "size": size, "chunk_size": chunk}
         return {"v": 1, "sha256": sha256, "state": "absent", "offset": 0, "size": None, "chunk_size": self.chunk_size}
 
-    def put_chunk(self, device_id: str, sha256: str, index: int, size: int, data: bytes, declared_sha256: str,
-                  actual_sha256: str | None = None) -> dict:
-        """Store chunk ``index`` of blob ``sha256`` (``size`` bytes in all). Answers with the acknowledged
-        offset; ``complete`` once the whole blob is verified and durable. See the module docstring."""
+    def put_chunk(self, device_id: str, sha256: str, index: int, size: int, data: bytes,
+                  declared_sha256: str) -> dict:
+        """A whole chunk already in memory (tools, tests): ``begin_chunk`` → ``write`` → ``finish``."""
+        started = self.begin_chunk(device_id, sha256, index, size, declared_sha256, len(data))
+        if isinstance(started, dict):
+            return started
+        started.write([data])  # aborts the stream itself if it fails
+        return started.finish()
+
+    def begin_chunk(self, device_id: str, sha256: str, index: int, size: int, declared_sha256: str,
+                    length: int | None = None) -> "ChunkStream | dict":
+        """Start receiving chunk ``index`` of blob ``sha256`` (``size`` bytes in all) whose content the
+        request declares to hash to ``declared_sha256``; ``length`` = its Content-Length if it has one.
+
+        Checks (coded ProtocolError, nothing written): sizes in range, a well-formed declared hash
+        (4003), the upload's lock free within ``UPLOAD_LOCK_WAIT`` s (5002, retryable), the blob
+        expected from this device (4001), the same total size as before (4005), the chunk at the
+        acknowledged offset (4002), ``length`` the chunk's (4006). Returns the answer (a dict) when
+        there is nothing to write — the blob is complete, or the chunk is below the acknowledged
+        offset — else a ``ChunkStream`` at the chunk's offset that holds the lock.
+
+        Blocking (database, file): call in a worker thread. Dangerous: the caller must end a
+        ``ChunkStream`` with ``finish()`` or ``abort()``, or the upload stays locked."""
         if not 0 <= size <= MAX_BLOB_SIZE or index < 0:
             raise ProtocolError(Code.MALFORMED_REQUEST, detail={"why": "size or index out of range"})
-        if declared_sha256 != (actual_sha256 or _sha(data)):
+        if not isinstance(declared_sha256, str) or not SHA_RE.match(declared_sha256):
             raise ProtocolError(Code.CHUNK_HASH_MISMATCH, detail={"index": index})
         key = f"{device_id}/{sha256}"
-        with self._upload_lock(key):
+        lock = self._upload_lock(key)
+        if not lock.acquire(timeout=UPLOAD_LOCK_WAIT):
+            raise ProtocolError(Code.SERVER_BUSY, detail={"why": "another request is writing this upload"})
+        stream = None
+        try:
             with self.db.transaction() as tx:
                 self._expected(tx, device_id, sha256)
                 if tx.one("SELECT 1 FROM blobs WHERE sha256 = ?", (sha256,)):
@@ -178,33 +210,41 @@ class Ingest:
                 return {"v": 1, "sha256": sha256, "offset": acked, "complete": False}
             if offset > acked:
                 raise ProtocolError(Code.CHUNK_OUT_OF_ORDER, detail={"offset": acked, "chunk_size": chunk})
-            if len(data) != min(chunk, total - offset):
-                raise ProtocolError(Code.CHUNK_SIZE_WRONG, detail={"expected": min(chunk, total - offset)})
-            if offset == 0:
-                self.blobs.start_hash(key)
+            expected = min(chunk, total - offset)
+            if length is not None and length != expected:
+                raise ProtocolError(Code.CHUNK_SIZE_WRONG, detail={"expected": expected})
             try:
-                self.blobs.write_chunk(key, offset, data)
+                writer = self.blobs.open_chunk(key, offset)
             except OSError as exc:
                 raise _storage_error(exc) from exc
-            new_acked = offset + len(data)
-            if new_acked == total:
-                try:
-                    self.blobs.commit(key, sha256, total)
-                except BlobHashMismatch:
-                    with self.db.transaction() as tx:
-                        tx.execute("DELETE FROM uploads WHERE device_id = ? AND sha256 = ?", (device_id, sha256))
-                    raise ProtocolError(Code.BLOB_HASH_MISMATCH, detail={"sha256": sha256}) from None
-                except OSError as exc:
-                    raise _storage_error(exc) from exc
+            stream = ChunkStream(self, device_id, sha256, index, total, offset, expected, declared_sha256, writer,
+                                 lock)
+            return stream
+        finally:
+            if stream is None:
+                lock.release()
+
+    def _chunk_done(self, device_id: str, sha256: str, total: int, new_acked: int) -> dict:
+        """After a chunk is durable in the .part file: record it (the last one: commit the blob)."""
+        key = f"{device_id}/{sha256}"
+        if new_acked == total:
+            try:
+                self.blobs.commit(key, sha256, total)
+            except BlobHashMismatch:
                 with self.db.transaction() as tx:
-                    tx.execute("INSERT INTO blobs (sha256, size, stored_ns) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
-                               (sha256, total, now_ns()))
                     tx.execute("DELETE FROM uploads WHERE device_id = ? AND sha256 = ?", (device_id, sha256))
-                return self._complete_answer(sha256, total)
+                raise ProtocolError(Code.BLOB_HASH_MISMATCH, detail={"sha256": sha256}) from None
+            except OSError as exc:
+                raise _storage_error(exc) from exc
             with self.db.transaction() as tx:
-                tx.execute("UPDATE uploads SET acked = ?, updated_ns = ? WHERE device_id = ? AND sha256 = ?",
-                           (new_acked, now_ns(), device_id, sha256))
-            return {"v": 1, "sha256": sha256, "offset": new_acked, "complete": False}
+                tx.execute("INSERT INTO blobs (sha256, size, stored_ns) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+                           (sha256, total, now_ns()))
+                tx.execute("DELETE FROM uploads WHERE device_id = ? AND sha256 = ?", (device_id, sha256))
+            return self._complete_answer(sha256, total)
+        with self.db.transaction() as tx:
+            tx.execute("UPDATE uploads SET acked = ?, updated_ns = ? WHERE device_id = ? AND sha256 = ?",
+                       (new_acked, now_ns(), device_id, sha256))
+        return {"v": 1, "sha256": sha256, "offset": new_acked, "complete": False}
 
     @staticmethod
     def _complete_answer(sha256: str, size: int) -> dict:
@@ -260,8 +300,135 @@ class Ingest:
         return {"v": 1, "receipt": signed.to_json(), "covered": covered, "head_size": head_size}
 
 
-def _sha(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
+_END, _STOP = object(), object()  # ChunkStream inbox signals
+
+
+class ChunkStream:
+    """One chunk being received (from ``Ingest.begin_chunk``); holds its upload's lock until it ends.
+
+    Directly: ``write(parts)`` any number of times, then ``finish()`` once; ``abort()`` at any time.
+    Or fed from an event loop: ``put(parts)`` as bytes arrive, then ``end()`` — or ``stop()`` to give
+    up — while ``drain()`` runs in one worker thread (it writes, then finishes or aborts). Calls may
+    come from any thread (serialised here): ``abort`` waits for a ``write`` in progress, cuts the file
+    back to the acknowledged offset and releases the lock; it is idempotent and does nothing after
+    ``finish``. ``write`` and ``finish`` abort the stream themselves before raising, and refuse to run
+    on an ended stream — so every failure leaves the upload as it was before this chunk.
+    """
+
+    def __init__(self, ingest: Ingest, device_id: str, sha256: str, index: int, total: int, offset: int,
+                 length: int, declared_sha256: str, writer: PartWriter, lock: threading.Lock) -> None:
+        self._ingest, self.device_id, self.sha256, self.index = ingest, device_id, sha256, index
+        self.total, self.offset, self.length, self.declared = total, offset, length, declared_sha256
+        self._writer, self._upload_lock = writer, lock
+        self._io = threading.Lock()
+        self._ended = False
+        self._inbox: queue.SimpleQueue = queue.SimpleQueue()
+        self._stopping = False
+
+    @property
+    def ended(self) -> bool:
+        """Finished or aborted: the lock is released (or about to be, by the call that ended it)."""
+        return self._ended
+
+    def write(self, parts: list) -> None:
+        """Write received pieces (in order) at the end of what this chunk has written. A body longer
+        than the chunk → CHUNK_SIZE_WRONG; a disk error → STORAGE_FULL / SERVER_ERROR (aborted)."""
+        with self._io:
+            self._check_open()
+            try:
+                if self._writer.written + sum(len(p) for p in parts) > self.length:
+                    raise ProtocolError(Code.CHUNK_SIZE_WRONG, detail={"expected": self.length})
+                self._writer.write(parts)
+            except OSError as exc:
+                self._abort_locked()
+                raise _storage_error(exc) from exc
+            except BaseException:
+                self._abort_locked()
+                raise
+
+    def finish(self) -> dict:
+        """The body is complete: check its length (4006) and hash (4003) — a mismatch cuts it back —
+        then fsync, record it (the last chunk: commit the blob, 4004 if it does not hash to its name)
+        and release the lock. Returns the answer ``{offset, complete}``. Blocking (fsync, database)."""
+        with self._io:
+            self._check_open()
+            writer = self._writer
+            try:
+                if writer.written != self.length:
+                    raise ProtocolError(Code.CHUNK_SIZE_WRONG, detail={"expected": self.length})
+                if writer.chunk_sha256() != self.declared:
+                    raise ProtocolError(Code.CHUNK_HASH_MISMATCH, detail={"index": self.index})
+                try:
+                    writer.sync()
+                except OSError as exc:
+                    raise _storage_error(exc) from exc
+            except BaseException:
+                self._abort_locked()
+                raise
+            self._ended = True
+            try:
+                writer.keep()
+                return self._ingest._chunk_done(self.device_id, self.sha256, self.total, self.offset + self.length)
+            finally:
+                self._upload_lock.release()
+
+    def put(self, parts: list) -> None:
+        """Queue received pieces (bytes-like, in order) for ``drain``. Never blocks. Dangerous: nothing
+        bounds the queue — the caller must refuse a body longer than ``length`` (at most one chunk is
+        then held in memory)."""
+        self._inbox.put(parts)
+
+    def end(self) -> None:
+        """The body is complete: ``drain`` finishes the chunk once it has written what is queued."""
+        self._inbox.put(_END)
+
+    def stop(self) -> None:
+        """Give up (client gone, error): ``drain`` aborts without writing what is still queued."""
+        self._stopping = True
+        self._inbox.put(_STOP)
+
+    def drain(self) -> dict | None:
+        """Write what ``put`` queues, in order, everything waiting at once, until ``end()`` — then
+        ``finish()`` and return the answer — or ``stop()`` — then ``abort()`` and return None.
+        Raises (the stream aborted) what ``write``/``finish`` raise. Blocking: run it in one worker
+        thread; it returns only after ``end()`` or ``stop()`` (or an error)."""
+        while True:
+            batch, signal = [], None
+            item = self._inbox.get()
+            while True:
+                if item is _END or item is _STOP:
+                    signal = item
+                    break
+                batch.extend(item)
+                try:
+                    item = self._inbox.get_nowait()
+                except queue.Empty:
+                    break
+            if self._stopping or signal is _STOP:
+                self.abort()
+                return None
+            if batch:
+                self.write(batch)
+            if signal is _END:
+                return self.finish()
+
+    def abort(self) -> None:
+        """End without accepting: the file is cut back to the acknowledged offset, the lock released."""
+        with self._io:
+            self._abort_locked()
+
+    def _abort_locked(self) -> None:
+        if self._ended:
+            return
+        self._ended = True
+        try:
+            self._writer.abort()
+        finally:
+            self._upload_lock.release()
+
+    def _check_open(self) -> None:
+        if self._ended:
+            raise ProtocolError(Code.SERVER_ERROR, detail={"why": "chunk upload already ended"})
 
 
 def _storage_error(exc: OSError) -> ProtocolError:
