@@ -103,8 +103,8 @@ class MediaStore:
             self._done(tmp)
             raise
 
-    def open(self, sha256: str) -> BinaryIO:
-        reader = vault.VaultReader(self.path(sha256), self.keys, sha256)
+    def open(self, sha256: str, *, whole_file_check: bool = True) -> BinaryIO:
+        reader = vault.VaultReader(self.path(sha256), self.keys, sha256, whole_file_check=whole_file_check)
         return io.BufferedReader(reader, vault.CHUNK_SIZE)
 
     def recover_partials(self, officers: tuple[str, ...]) -> list[MediaRef]:

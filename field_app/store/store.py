@@ -490,9 +490,11 @@ class Store:
         chunk; ``recover_partials`` saves the rest. Not thread-safe (one writer per thread)."""
         return self._media_store().writer(media_type, chunk_size)
 
-    def open_media(self, sha256: str) -> BinaryIO:
-        """A seekable binary stream of the file's plaintext; every chunk is authenticated before use."""
-        return self._media_store().open(sha256)
+    def open_media(self, sha256: str, *, whole_file_check: bool = True) -> BinaryIO:
+        """A seekable binary stream of the file's plaintext; every chunk is authenticated before use.
+        ``whole_file_check=False`` skips the SHA-256 re-check at the end of a sequential read — only
+        for callers that hash what they read themselves (see ``vault.VaultReader``)."""
+        return self._media_store().open(sha256, whole_file_check=whole_file_check)
 
     def media_path(self, sha256: str) -> Path:
         """Where the encrypted file for ``sha256`` lives (for the verifier and tests)."""

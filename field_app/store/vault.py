@@ -209,10 +209,13 @@ class VaultReader(io.RawIOBase):
 
     Opening authenticates the trailer and checks it names ``expected_sha256`` (MediaReplaced otherwise).
     Every chunk is authenticated before any of its bytes are returned (MediaCorrupt otherwise). Reading
-    the whole file in order also re-checks the SHA-256 at the end.
+    the whole file in order also re-checks the SHA-256 at the end (a read past the last byte), unless
+    ``whole_file_check`` is False: for readers that hash what they read themselves (sync, whose
+    receiver re-hashes everything) this saves one SHA-256 pass over the file.
     """
 
-    def __init__(self, path: Path, keys: VaultKeys, expected_sha256: str | None = None) -> None:
+    def __init__(self, path: Path, keys: VaultKeys, expected_sha256: str | None = None, *,
+                 whole_file_check: bool = True) -> None:
         super().__init__()
         self.name = path.name
         try:
@@ -237,7 +240,7 @@ class VaultReader(io.RawIOBase):
         self._pos = 0
         self._chunk_index = -1
         self._chunk = b""
-        self._digest = hashlib.sha256()
+        self._digest = hashlib.sha256() if whole_file_check else None
         self._hashed_upto = 0
 
     def _decrypt(self, index: int, blob: bytes, final: bool) -> bytes:
@@ -256,7 +259,7 @@ class VaultReader(io.RawIOBase):
         self._chunk = self._decrypt(index, self._fh.read(full if index < self._layout.chunks - 1 else
                                                          self._layout.trailer_offset - self._fh.tell()), False)
         self._chunk_index = index
-        if index * self._layout.chunk_size == self._hashed_upto:
+        if self._digest is not None and index * self._layout.chunk_size == self._hashed_upto:
             self._digest.update(self._chunk)
             self._hashed_upto += len(self._chunk)
 
@@ -276,7 +279,7 @@ class VaultReader(io.RawIOBase):
 
     def readinto(self, buffer) -> int:
         if self._pos >= self.size:
-            if self._hashed_upto == self.size and self._digest.hexdigest() != self.sha256:
+            if self._digest is not None and self._hashed_upto == self.size and self._digest.hexdigest() != self.sha256:
                 raise MediaCorrupt(f"媒体文件 {self.name} 解密后的内容与其 SHA-256 不符。")
             return 0
         index, offset = divmod(self._pos, self._layout.chunk_size)

@@ -252,6 +252,25 @@ async def _stream_chunk(stream: ChunkStream, request: Request) -> dict:
             stream.abort()
 
 
+class _ProtocolVersion:
+    """Refuses a request that names another protocol version in ``X-FR-Protocol`` (error 1002). Pure
+    ASGI on purpose: a ``BaseHTTPMiddleware`` would wrap every body part of a media upload in a task."""
+
+    HEADER = auth.H_PROTOCOL.lower().encode("latin-1")
+
+    def __init__(self, app) -> None:
+        self.app = app
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] == "http":
+            wanted = next((v for k, v in scope["headers"] if k == self.HEADER), None)
+            if wanted is not None and wanted != str(PROTOCOL_VERSION).encode():
+                refusal = _error(ProtocolError(Code.UNSUPPORTED_VERSION, detail={"supported": [PROTOCOL_VERSION]}))
+                await refusal(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+
 def create_app(hq: HQ) -> FastAPI:
     app = FastAPI(title="执法全过程记录 局端同步接口 (field-hq)", version=__version__, openapi_url="/v1/openapi.json",
                   docs_url=None, redoc_url=None,
@@ -282,12 +301,7 @@ def create_app(hq: HQ) -> FastAPI:
         log.exception("unexpected error")
         return _error(ProtocolError(Code.SERVER_ERROR))
 
-    @app.middleware("http")
-    async def _version(request: Request, call_next):
-        wanted = request.headers.get(auth.H_PROTOCOL)
-        if wanted is not None and wanted != str(PROTOCOL_VERSION):
-            return _error(ProtocolError(Code.UNSUPPORTED_VERSION, detail={"supported": [PROTOCOL_VERSION]}))
-        return await call_next(request)
+    app.add_middleware(_ProtocolVersion)
 
     @app.get("/v1/time", response_model=m.TimeAnswer, summary="HQ clock (unauthenticated)")
     def get_time():

@@ -25,11 +25,12 @@ def test_a_stream_goes_in_and_comes_out_identical(store):
     assert ref.sha256 == src.digest.hexdigest() == prefix_digest(1, 3 * MiB + 12345)
     assert ref.size == 3 * MiB + 12345
     assert ref.media_type == "video/mp4" and store.media_info(ref.sha256) == ref
-    out = hashlib.sha256()
-    with store.open_media(ref.sha256) as stream:
-        while block := stream.read(100_000):
-            out.update(block)
-    assert out.hexdigest() == ref.sha256
+    for whole_file_check in (True, False):  # False: the caller hashes (sync); same bytes either way
+        out = hashlib.sha256()
+        with store.open_media(ref.sha256, whole_file_check=whole_file_check) as stream:
+            while block := stream.read(100_000):
+                out.update(block)
+        assert out.hexdigest() == ref.sha256
 
 
 def test_a_file_on_disk_and_the_empty_file(store, tmp_path):
