@@ -94,7 +94,9 @@ def test_each_interruption_ends_the_run_and_the_next_run_resumes(store, data_dir
 def test_kill_hq_mid_ingest_no_receipt_covers_what_is_not_on_disk(store, data_dir, hq_factory):
     hq = hq_factory()
     fill_demo(store, segments=1)
-    enrol_store(store, data_dir, hq, max_attempts=2)
+    # 16 MiB/s: the 32 MiB upload takes 2 s, so a progress event (at most every 0.2 s) comes mid-way;
+    # unlimited on loopback the whole blob can be acknowledged before the first event fires
+    enrol_store(store, data_dir, hq, max_attempts=2, bandwidth_kbps=16 * 1024)
     assert sync_once(store, data_dir).ok                 # receipt 1 covers the demo
     covered_before = store.size
     sha = add_media(store, 32 * MIB)
@@ -127,6 +129,7 @@ def test_kill_hq_mid_ingest_no_receipt_covers_what_is_not_on_disk(store, data_di
     hq.start()
     enrol_cfg = SyncConfig.load(data_dir)
     enrol_cfg.hq_url = hq.url
+    enrol_cfg.bandwidth_kbps = None
     enrol_cfg.save(data_dir)
     session = SyncSession(store, data_dir)
     final = session.run()
