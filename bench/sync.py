@@ -6,7 +6,9 @@
 1. Goodput: a real store holding ``--gib`` GiB of media (``--files`` recordings) syncs to a real HQ
    (``field-hq serve``, SQLite, loopback). Baseline: ``curl -T`` of the same plaintext bytes to a plain
    streaming endpoint of the same server (``serve --enable-raw-upload``), measured before and after the
-   sync (mean of the two). Goodput = media bytes / wall time. Target: sync ≥ 0.8 × raw.
+   sync (mean of the two). Goodput = media bytes / wall time. Target: sync ≥ 0.8 × raw. Also printed:
+   CPU seconds per GiB of the sender (curl, or this process for the sync) and of HQ, against what the
+   machine's cores offered in that wall time — sender and HQ share this machine's cores.
 2. Load: ``--devices`` simulated devices (own Ed25519 keys and hash chains, built with sync.protocol)
    enrol, then push ``--batches`` batches of ``--entries`` entries each, all at once, against HQ on a
    throwaway PostgreSQL database; then each asks for a receipt. Reports errors (target 0) and the
@@ -60,20 +62,27 @@ def goodput(root: Path, gib: float, files: int) -> float:
         setup_hq(root / "hq", public, None, "监察大队", (("王建国", "13010220170031"),))
         hq = HQProcess(root / "hq", extra=("--enable-raw-upload",)).start()
         try:
+            cpu: dict[str, list[float]] = {"raw": [0.0, 0.0, 0.0], "sync": [0.0, 0.0, 0.0]}
+
             def raw() -> float:
+                before = _cpu_marks(hq.proc.pid)
                 start = time.perf_counter()
                 for path in paths:
                     subprocess.run(["curl", "-sS", "-f", "-o", "/dev/null", "-T", str(path),
                                     f"{hq.url}/v1/bench/raw-upload"], check=True, timeout=600)
-                return time.perf_counter() - start
+                took = time.perf_counter() - start
+                _add_cpu(cpu["raw"], before, _cpu_marks(hq.proc.pid), 0.5)
+                return took
 
             raw_before = raw()
             code = hq.admin("enrolment-code", "--department", "监察大队").strip()
             enrol(store, root / "laptop", hq.url, code)
             config = SyncConfig.load(root / "laptop")
+            before = _cpu_marks(hq.proc.pid)
             start = time.perf_counter()
             result = SyncSession(store, root / "laptop", config, prune=False).run()
             sync_s = time.perf_counter() - start
+            _add_cpu(cpu["sync"], before, _cpu_marks(hq.proc.pid), 1.0)
             raw_after = raw()
         finally:
             hq.stop()
@@ -89,8 +98,27 @@ def goodput(root: Path, gib: float, files: int) -> float:
     print(f"  raw curl upload   {raw_before:6.2f} s / {raw_after:6.2f} s  → {mib / raw_s:7.1f} MiB/s (mean)")
     print(f"  field-app sync    {sync_s:6.2f} s                → {mib / sync_s:7.1f} MiB/s "
           f"({result.entries_sent} entries, {result.blobs_uploaded} blobs, receipt over {result.receipt_size})")
+    cores = os.cpu_count() or 1
+    for name, (client, server, wall) in cpu.items():  # where the time goes: CPU-bound when near the total
+        print(f"  CPU s per GiB, {name:4s}: sender {client / (total / GIB):5.2f}  HQ {server / (total / GIB):5.2f}  "
+              f"(of {cores * wall / (total / GIB):5.2f} on {cores} cores)")
     print(f"  ratio sync/raw    {ratio:.2f}x  (target ≥ {TARGET_RATIO}x: {'met' if ratio >= TARGET_RATIO else 'NOT met'})")
     return ratio
+
+
+def _cpu_marks(hq_pid: int) -> tuple[float, float, float]:
+    """(CPU seconds of this process + its finished children — curl —, CPU seconds of HQ, wall time)."""
+    own = os.times()
+    with open(f"/proc/{hq_pid}/stat") as fh:
+        fields = fh.read().rsplit(")", 1)[1].split()
+    ticks = os.sysconf("SC_CLK_TCK")
+    return (own.user + own.system + own.children_user + own.children_system,
+            (int(fields[11]) + int(fields[12])) / ticks, time.perf_counter())
+
+
+def _add_cpu(into: list[float], before: tuple, after: tuple, weight: float) -> None:
+    for i in range(3):
+        into[i] += (after[i] - before[i]) * weight
 
 
 class SimDevice:

@@ -30,12 +30,12 @@ from sync.client.pull import pull
 from sync.client.storeapi import SyncStore
 from sync.client.transport import Transport, TransportError
 from sync.protocol.errors import Code, ProtocolError
+from sync.protocol.messages import H_BLOB_SIZE, H_PREFIX_SHA256
 from sync.protocol.receipt import Receipt
 
 RECEIPT_RECORD = "sync.receipts"
 BOOKKEEPING = frozenset({"sync.receipt", "store.media_pruned"})  # written by sync itself
 MAX_BATCH_BYTES = 8 << 20
-H_CHUNK_SHA, H_BLOB_SIZE = "X-FR-Chunk-SHA256", "X-FR-Blob-Size"
 
 
 class LocalMediaError(SyncError):
@@ -224,7 +224,7 @@ class SyncSession:
                 try:
                     answer = transport.request(
                         "PUT", f"{path}/chunks/{offset // chunk}", data, body_sha256=digest, chunk=True,
-                        headers={H_CHUNK_SHA: digest, H_BLOB_SIZE: str(size)})
+                        headers={H_PREFIX_SHA256: digest, H_BLOB_SIZE: str(size)})
                 except (TransportError, ProtocolError) as exc:
                     failures += 1
                     if not exc.retry or failures >= self.config.max_attempts:
@@ -337,9 +337,19 @@ class SyncSession:
         raise AssertionError("unreachable")
 
 
+PREFIX_READ = 8 << 20  # bytes read at a time when re-hashing an upload's first part
+
+
 class _ChunkReader:
-    """Reads (and hashes) the chunk at an offset from the store, prefetching the next one on a helper
-    thread while the current one is on the wire. One file handle, used only by the helper thread."""
+    """Reads the chunk at an offset from the store with its prefix hash — the SHA-256 of the blob from
+    its first byte to the chunk's end, which HQ checks as it writes — prefetching the next one on a
+    helper thread while the current one is on the wire. The file handle and the running hashes are
+    used only by the helper thread.
+
+    Resuming at an offset this reader has not passed (an upload begun in an earlier session) first
+    hashes the blob's bytes below it: local work, nothing is sent again."""
+
+    KEPT_STATES = 4  # running hashes kept at the last chunk ends (a retry resumes at one of them)
 
     def __init__(self, store: SyncStore, sha: str, size: int, chunk: int) -> None:
         self.size, self.chunk = size, chunk
@@ -347,17 +357,42 @@ class _ChunkReader:
         self._fh = None
         self._store, self._sha = store, sha
         self._pending: dict[int, Future] = {}
+        self._states: dict[int, "hashlib._Hash"] = {}  # offset → SHA-256 state over bytes [0, offset)
+
+    def _incomplete(self) -> LocalMediaError:
+        return LocalMediaError(f"本机媒体文件 {self._sha[:12]}… 读取不完整，没有上传。请运行 field-app verify 检查。")
+
+    def _prefix_state(self, offset: int):
+        state = self._states.get(offset)
+        if state is not None:
+            return state.copy()
+        digest = hashlib.sha256()
+        self._fh.seek(0)
+        left = offset
+        while left:
+            block = self._fh.read(min(PREFIX_READ, left))
+            if not block:
+                raise self._incomplete()
+            digest.update(block)
+            left -= len(block)
+        return digest
 
     def _read(self, offset: int) -> tuple[bytes, str]:
         if self._fh is None:
-            # each chunk is hashed below and HQ re-hashes the whole blob: no third pass in the vault
+            # the prefix hashes cover every byte and HQ checks the blob against its name: no extra
+            # whole-file pass in the vault
             self._fh = self._store.open_media(self._sha, whole_file_check=False)
+        digest = self._prefix_state(offset)
         self._fh.seek(offset)
         want = min(self.chunk, self.size - offset)
         data = self._fh.read(want)
         if len(data) != want:
-            raise LocalMediaError(f"本机媒体文件 {self._sha[:12]}… 读取不完整，没有上传。请运行 field-app verify 检查。")
-        return data, hashlib.sha256(data).hexdigest()
+            raise self._incomplete()
+        digest.update(data)
+        self._states[offset + want] = digest.copy()
+        for stale in sorted(self._states)[:-self.KEPT_STATES]:
+            del self._states[stale]
+        return data, digest.hexdigest()
 
     def get(self, offset: int) -> tuple[bytes, str]:
         future = self._pending.pop(offset, None) or self._pool.submit(self._read, offset)

@@ -10,6 +10,11 @@ from typing import Any, Literal, Optional
 from pydantic import BaseModel, ConfigDict, Field
 
 PROTOCOL_VERSION = 1
+# Headers of a media chunk (PUT /v1/blobs/{sha}/chunks/{i}; the body is the chunk's bytes): the total
+# size of the blob, and the SHA-256 of the blob's bytes from its first byte to the end of this chunk
+# (the chunk's prefix hash — for the last chunk, the blob's name). The request signature covers the
+# prefix hash in place of the body hash.
+H_BLOB_SIZE, H_PREFIX_SHA256 = "X-FR-Blob-Size", "X-FR-Prefix-SHA256"
 Hex64 = Field(pattern=r"^[0-9a-f]{64}$")
 
 

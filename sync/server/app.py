@@ -4,7 +4,7 @@ which government intranets do not have.
 
 Every handler reads the raw body once (the signature covers its hash), authenticates, then runs the
 blocking work (database, fsync) in the thread pool — except a media chunk, which is authenticated
-against the chunk hash it declares and then streamed to disk as it arrives (``_put_chunk``). Any
+against the prefix hash it declares (SHA-256 of the blob up to the chunk's end) and then streamed to disk as it arrives (``_put_chunk``). Any
 refusal is a coded JSON error
 (``sync.protocol.errors``); an unexpected exception is logged with its traceback and answered with
 SERVER_ERROR — never a Python trace to the client.
@@ -42,7 +42,6 @@ from sync.server.web import mount_web
 
 log = logging.getLogger("field-hq")
 MAX_JSON_BODY = 32 << 20
-H_CHUNK_SHA, H_BLOB_SIZE = "X-FR-Chunk-SHA256", "X-FR-Blob-Size"
 BODY_IDLE_TIMEOUT = 30.0  # s without a byte of a chunk's body before HQ gives up on it (frees the upload)
 HANDOFF_BYTES = 1 << 20   # received chunk bytes handed to the writing thread at a time
 
@@ -149,15 +148,15 @@ async def _authed(hq: HQ, request: Request, limit: int = MAX_JSON_BODY) -> tuple
 
 async def _put_chunk(hq: HQ, request: Request, sha256: str, index: int) -> dict:
     """``PUT /v1/blobs/{sha256}/chunks/{index}``, streamed to disk. Order: Content-Length within the
-    chunk size (413) → signature checked against the declared ``X-FR-Chunk-SHA256`` and the nonce
-    consumed, before a byte of the body is read (a signature over anything else: see
-    ``_chunk_signed_over_other_body``) → blob id and size headers → upload state under the upload's
+    chunk size (413) → signature checked against the declared ``X-FR-Prefix-SHA256`` and the nonce
+    consumed, before a byte of the body is read (a signature over anything else: 2002, see
+    ``_refuse_badly_signed_chunk``) → blob id and size headers → upload state under the upload's
     lock (``Ingest.begin_chunk``) → body written at the acknowledged offset as it arrives
     (``_stream_chunk``) → hash, fsync, record, answer. Nothing reaches the disk for a request that is
     not authenticated or not the next chunk; the blocking steps run in the thread pool."""
     limit = hq.ingest.chunk_size
     length = _content_length(request, limit)
-    declared = request.headers.get(H_CHUNK_SHA, "")
+    declared = request.headers.get(m.H_PREFIX_SHA256, "")
     path = _signed_path(request)
 
     begun: list = []  # what start() returned, even if this task is cancelled while it ran
@@ -170,9 +169,9 @@ async def _put_chunk(hq: HQ, request: Request, sha256: str, index: int) -> dict:
                 return None
             raise
         _check_sha(sha256)
-        size = request.headers.get(H_BLOB_SIZE, "")
+        size = request.headers.get(m.H_BLOB_SIZE, "")
         if not size.isdigit():
-            raise ProtocolError(Code.MALFORMED_REQUEST, detail={"why": f"{H_BLOB_SIZE} header"})
+            raise ProtocolError(Code.MALFORMED_REQUEST, detail={"why": f"{m.H_BLOB_SIZE} header"})
         begun.append(hq.ingest.begin_chunk(device, sha256, index, int(size), declared, length))
         return begun[0]
 
@@ -183,27 +182,18 @@ async def _put_chunk(hq: HQ, request: Request, sha256: str, index: int) -> dict:
             begun[0].abort()  # never leave the upload locked
         raise
     if started is None:
-        await _chunk_signed_over_other_body(hq, request, path, declared, index)
+        await _refuse_badly_signed_chunk(hq, request)
     if isinstance(started, dict):
         return started
     return await _stream_chunk(started, request)
 
 
-async def _chunk_signed_over_other_body(hq: HQ, request: Request, path: str, declared: str, index: int) -> None:
-    """The signature does not cover the declared chunk hash. If it covers the body itself, the client
-    declared a wrong hash: CHUNK_HASH_MISMATCH (as when HQ re-hashes a chunk); otherwise
-    AUTH_BAD_SIGNATURE. Always raises. Reads the body into memory (at most one chunk, like every other
-    endpoint's body) to tell; never writes anything."""
-    body = await _read_body(request, hq.ingest.chunk_size)
-
-    def work() -> None:
-        actual = hashlib.sha256(body).hexdigest()
-        if actual == declared:
-            raise ProtocolError(Code.AUTH_BAD_SIGNATURE)
-        _authenticate(hq, request.method, path, request.headers, actual)
-        raise ProtocolError(Code.CHUNK_HASH_MISMATCH, detail={"index": index})
-
-    await run_in_threadpool(work)
+async def _refuse_badly_signed_chunk(hq: HQ, request: Request) -> None:
+    """The signature does not cover the declared prefix hash: AUTH_BAD_SIGNATURE (always raises). The
+    body is read first (into memory only, at most one chunk, like every other endpoint's body) so the
+    client gets the coded answer rather than a connection reset mid-send; nothing is written."""
+    await _read_body(request, hq.ingest.chunk_size)
+    raise ProtocolError(Code.AUTH_BAD_SIGNATURE)
 
 
 async def _stream_chunk(stream: ChunkStream, request: Request) -> dict:

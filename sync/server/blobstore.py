@@ -6,8 +6,9 @@ filesystem at province scale (not part of this issue).
     blobs/ab/cd/<sha256>          complete blobs, named by the SHA-256 of their content (read-only)
     uploads/<device>/<sha256>.part uploads in progress, one per (device, blob)
 
-Guarantees: a chunk is streamed in through a ``PartWriter`` (``open_chunk``), which hashes the bytes
-as they are written and makes them durable only in ``sync()`` (fsync); ``abort()`` cuts the file back
+Guarantees: a chunk is streamed in through a ``PartWriter`` (``open_chunk``), which advances the
+upload's running SHA-256 (from the blob's first byte) as the bytes are written and makes them durable
+only in ``sync()`` (fsync); ``abort()`` cuts the file back
 to where the chunk began, so a refused or cut chunk leaves nothing past the acknowledged offset.
 ``write_chunk`` (a whole chunk in memory) returns only after the bytes are fsynced. ``commit`` checks
 the whole upload against its name (the running hash, or the file re-read after a restart), fsyncs it,
@@ -30,6 +31,7 @@ from typing import BinaryIO, Iterator, Protocol
 
 READ_SIZE = 1 << 20
 MAX_IOVECS = 256
+WRITE_GROUP = 1 << 20  # bytes hashed then written together (fits a core's L2 cache)
 
 
 class BlobHashMismatch(Exception):
@@ -114,24 +116,27 @@ class FileBlobStore:
 
     def open_chunk(self, key: str, offset: int) -> "PartWriter":
         """A writer for the chunk that starts at ``offset`` of upload ``key``. The file is cut to
-        ``offset`` first (dropping a torn earlier attempt). OSError if it cannot be opened or cut."""
+        ``offset`` first (dropping a torn earlier attempt). The writer continues the upload's running
+        hash (the SHA-256 of bytes ``[0, offset)``); when HQ does not hold it at that offset (after a
+        restart) it is rebuilt by reading the file's first ``offset`` bytes — once per upload and
+        restart. OSError if the file cannot be opened, cut or read."""
         part = self._part(key)
         part.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(part, os.O_WRONLY | os.O_CREAT, 0o600)
+        fd = os.open(part, os.O_RDWR | os.O_CREAT, 0o600)
         try:
             os.ftruncate(fd, offset)
+            with self._lock:
+                running = self._hashers.get(key)
+                if running is not None and running[0] == offset:
+                    prefix_hash = running[1].copy()  # a refused chunk must not advance the upload's hash
+                else:
+                    prefix_hash = None
+            if prefix_hash is None:
+                prefix_hash = _hash_fd(fd, offset)
         except BaseException:
             os.close(fd)
             raise
-        with self._lock:
-            running = self._hashers.get(key)
-            if offset == 0:
-                blob_hash = hashlib.sha256()
-            elif running is not None and running[0] == offset:
-                blob_hash = running[1].copy()  # a refused chunk must not advance the upload's hash
-            else:
-                blob_hash = None  # e.g. after a restart: commit re-reads the file
-        return PartWriter(self, key, fd, offset, blob_hash)
+        return PartWriter(self, key, fd, offset, prefix_hash)
 
     def write_chunk(self, key: str, offset: int, data: bytes) -> None:
         """Write ``data`` at ``offset`` (dropping anything after it: a torn earlier attempt) and fsync."""
@@ -144,12 +149,9 @@ class FileBlobStore:
             raise
         writer.keep()
 
-    def _keep_hash(self, key: str, end: int, blob_hash) -> None:
+    def _keep_hash(self, key: str, end: int, prefix_hash) -> None:
         with self._lock:
-            if blob_hash is None:
-                self._hashers.pop(key, None)
-            else:
-                self._hashers[key] = (end, blob_hash)
+            self._hashers[key] = (end, prefix_hash)
 
     def commit(self, key: str, sha256: str, size: int) -> None:
         """Check the finished upload against its name and move it into ``blobs/`` durably.
@@ -160,11 +162,8 @@ class FileBlobStore:
         if running is not None and running[0] == size:
             actual = running[1].hexdigest()
         else:
-            digest = hashlib.sha256()
             with open(part, "rb") as fh:
-                while block := fh.read(READ_SIZE):
-                    digest.update(block)
-            actual = digest.hexdigest()
+                actual = _hash_fd(fh.fileno(), size).hexdigest()
         if actual != sha256 or part.stat().st_size != size:
             self.discard(key)
             raise BlobHashMismatch(actual)
@@ -181,25 +180,38 @@ class FileBlobStore:
         self._part(key).unlink(missing_ok=True)
 
 
+def _hash_fd(fd: int, length: int):
+    """SHA-256 object over the first ``length`` bytes of the open file ``fd`` (OSError if shorter)."""
+    digest = hashlib.sha256()
+    position = 0
+    while position < length:
+        block = os.pread(fd, min(READ_SIZE, length - position), position)
+        if not block:
+            raise OSError(errno.EIO, "upload file shorter than its acknowledged offset")
+        digest.update(block)
+        position += len(block)
+    return digest
+
+
 class PartWriter:
     """One chunk being written into an upload's ``.part`` file at ``offset`` (see ``open_chunk``).
 
-    ``write`` puts received pieces after the previous ones and hashes them twice: the chunk alone
-    (``chunk_sha256``, for the caller to compare with the declared hash) and, on a *copy* of the
-    upload's running hash, the blob so far. Then exactly one of: ``sync()`` + ``keep()`` (chunk
-    accepted: durable, and the copy becomes the running hash) or ``abort()`` (the file is cut back to
-    ``offset``; the running hash is untouched). ``abort`` after ``keep`` does nothing, so it belongs
-    in a ``finally``.
+    ``write`` puts received pieces after the previous ones and advances, on a *copy* of the upload's
+    running hash, the SHA-256 of the blob from its first byte: ``prefix_sha256()`` is then the hash
+    of the blob up to the end of what was written — what the client declares for the chunk (one hash
+    pass per byte at HQ, and a chunk is bound to everything before it). Then exactly one of:
+    ``sync()`` + ``keep()`` (chunk accepted: durable, and the copy becomes the running hash) or
+    ``abort()`` (the file is cut back to ``offset``; the running hash is untouched). ``abort`` after
+    ``keep`` does nothing, so it belongs in a ``finally``.
 
     Not thread-safe: one call at a time (the caller serialises; successive calls may come from
     different threads). Dangerous: bytes are in the file before they are checked — until the caller
     compared the hash and called ``sync``, only the bytes below ``offset`` are acknowledged.
     """
 
-    def __init__(self, store: FileBlobStore, key: str, fd: int, offset: int, blob_hash) -> None:
+    def __init__(self, store: FileBlobStore, key: str, fd: int, offset: int, prefix_hash) -> None:
         self._store, self.key, self._fd, self.offset = store, key, fd, offset
-        self._blob_hash = blob_hash
-        self._chunk_hash = hashlib.sha256()
+        self._prefix_hash = prefix_hash
         self.written = 0
 
     @property
@@ -208,34 +220,44 @@ class PartWriter:
 
     def write(self, parts: list) -> None:
         """Write ``parts`` (bytes-like, in order) after what was written so far. OSError from the disk
-        (the caller then aborts)."""
+        (the caller then aborts).
+
+        Works through the pieces in groups of about ``WRITE_GROUP`` bytes: hashes a group, then writes
+        it while it is still in this core's cache (the pieces arrive from the event-loop thread; the
+        copy into the page cache from cold memory costs more than the hash)."""
         if self.closed:
             raise ValueError("chunk writer is closed")
         views = [memoryview(p).cast("B") for p in parts if len(p)]
         position = self.offset + self.written
-        for start in range(0, len(views), MAX_IOVECS):  # pwritev takes at most IOV_MAX buffers
-            group = views[start:start + MAX_IOVECS]
-            size = sum(len(v) for v in group)
-            done = os.pwritev(self._fd, group, position)
-            if done < size:  # a short write (rare for regular files): finish the rest piece by piece
-                rest = memoryview(b"".join(group))[done:]
-                while len(rest):
-                    n = os.pwrite(self._fd, rest, position + done)
-                    if n <= 0:
-                        raise OSError(errno.EIO, "short write")
-                    done += n
-                    rest = rest[n:]
+        start = 0
+        while start < len(views):
+            end, size = start, 0
+            while end < len(views) and (end == start or size + len(views[end]) <= WRITE_GROUP) \
+                    and end - start < MAX_IOVECS:  # pwritev takes at most IOV_MAX buffers
+                size += len(views[end])
+                end += 1
+            group = views[start:end]
+            for view in group:
+                self._prefix_hash.update(view)
+            self._write_all(group, size, position)
             position += size
-        total = position - self.offset - self.written
-        for view in views:
-            self._chunk_hash.update(view)
-            if self._blob_hash is not None:
-                self._blob_hash.update(view)
-        self.written += total
+            start = end
+        self.written = position - self.offset
 
-    def chunk_sha256(self) -> str:
-        """SHA-256 (hex) of the bytes written so far."""
-        return self._chunk_hash.hexdigest()
+    def _write_all(self, group: list, size: int, position: int) -> None:
+        done = os.pwritev(self._fd, group, position)
+        if done < size:  # a short write (rare for regular files): finish the rest piece by piece
+            rest = memoryview(b"".join(group))[done:]
+            while len(rest):
+                n = os.pwrite(self._fd, rest, position + done)
+                if n <= 0:
+                    raise OSError(errno.EIO, "short write")
+                done += n
+                rest = rest[n:]
+
+    def prefix_sha256(self) -> str:
+        """SHA-256 (hex) of the blob from its first byte to the end of what was written so far."""
+        return self._prefix_hash.hexdigest()
 
     def sync(self) -> None:
         """fsync: the written bytes are durable when this returns."""
@@ -246,7 +268,7 @@ class PartWriter:
         if self.closed:
             return
         self._close()
-        self._store._keep_hash(self.key, self.offset + self.written, self._blob_hash)
+        self._store._keep_hash(self.key, self.offset + self.written, self._prefix_hash)
 
     def abort(self) -> None:
         """Cut the file back to ``offset`` and close; the running hash stays as it was. Does not raise

@@ -174,6 +174,28 @@ def _run(args: argparse.Namespace) -> int:
         db.close()
 
 
+def _keep_request_buffers_in_the_heap() -> None:
+    """glibc only (elsewhere: nothing): serve request bodies from the heap, not fresh mappings.
+
+    A media upload passes through buffers of 64 KiB to a few MiB, allocated on the event-loop thread
+    and freed on a writer thread. glibc's default maps each one above 128 KiB freshly (and trims the
+    heap back early), so every buffer costs page faults on first touch and an munmap: measured with
+    ``perf``, ~0.2 s of HQ CPU per GiB synced (``python -m bench.sync``). Raising the mmap threshold
+    to 32 MiB and the trim threshold to 256 MiB keeps them in the heap. Cost: up to 256 MiB of freed
+    memory stays with the process. Process-wide: call once, at start-up."""
+    if not sys.platform.startswith("linux"):
+        return
+    import ctypes
+
+    try:
+        mallopt = ctypes.CDLL("libc.so.6").mallopt
+    except (OSError, AttributeError):  # not glibc (musl, …): its allocator, its defaults
+        return
+    m_trim_threshold, m_mmap_threshold = -1, -3  # <malloc.h>
+    mallopt(m_mmap_threshold, 32 << 20)
+    mallopt(m_trim_threshold, 256 << 20)
+
+
 def _serve(args, data_dir: Path, db, identity) -> int:
     import uvicorn
 
@@ -187,6 +209,7 @@ def _serve(args, data_dir: Path, db, identity) -> int:
     logging.basicConfig(level=logging.INFO, filename=str(data_dir / "field-hq.log"),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     forms_root = Path(args.forms_dir) if args.forms_dir else _default_forms_root()
+    _keep_request_buffers_in_the_heap()
     blobs = FileBlobStore(data_dir)
     ingest = Ingest(db, blobs, identity, chunk_size=args.chunk_mib << 20)
     adopted = ingest.adopt_existing_blobs()

@@ -5,11 +5,12 @@ first one did not (entries already held are compared by hash and skipped; a chun
 acknowledged offset is answered with the offset; a receipt for the same size is the stored one).
 
 A chunk streams to disk (``begin_chunk`` → ``ChunkStream``). Order for one chunk: the request is
-authenticated against the chunk hash it declares (by the caller, before any byte is read) → under the
-upload's lock: blob expected, size unchanged, index at the acknowledged offset, declared length right
-→ the body is written at that offset as it arrives, hashed on the way (chunk hash, and the blob's
-running hash on a copy) → chunk hash and length checked (otherwise the file is cut back to the
-acknowledged offset and nothing changes) → fsync → the copy becomes the running hash → (last chunk:
+authenticated against the prefix hash it declares — the SHA-256 of the blob from its first byte to
+the chunk's end — (by the caller, before any byte is read) → under the upload's lock: blob expected,
+size unchanged, index at the acknowledged offset, declared length right → the body is written at that
+offset as it arrives while a copy of the upload's running hash advances over it (one hash pass per
+byte) → prefix hash and length checked (otherwise the file is cut back to the acknowledged offset and
+nothing changes) → fsync → the copy becomes the running hash → (last chunk:
 check the whole upload against its name, fsync, rename, fsync dirs → ``blobs`` row) →
 ``uploads.acked`` committed → acknowledged. A failure or a cut connection at any point leaves the
 acknowledged offset, the running hash and the file's acknowledged bytes as they were.
@@ -168,8 +169,9 @@ class Ingest:
 
     def begin_chunk(self, device_id: str, sha256: str, index: int, size: int, declared_sha256: str,
                     length: int | None = None) -> "ChunkStream | dict":
-        """Start receiving chunk ``index`` of blob ``sha256`` (``size`` bytes in all) whose content the
-        request declares to hash to ``declared_sha256``; ``length`` = its Content-Length if it has one.
+        """Start receiving chunk ``index`` of blob ``sha256`` (``size`` bytes in all); the request declares
+        ``declared_sha256`` = SHA-256 of the blob's bytes from 0 to the end of this chunk (its prefix
+        hash); ``length`` = its Content-Length if it has one.
 
         Checks (coded ProtocolError, nothing written): sizes in range, a well-formed declared hash
         (4003), the upload's lock free within ``UPLOAD_LOCK_WAIT`` s (5002, retryable), the blob
@@ -356,7 +358,7 @@ class ChunkStream:
             try:
                 if writer.written != self.length:
                     raise ProtocolError(Code.CHUNK_SIZE_WRONG, detail={"expected": self.length})
-                if writer.chunk_sha256() != self.declared:
+                if writer.prefix_sha256() != self.declared:
                     raise ProtocolError(Code.CHUNK_HASH_MISMATCH, detail={"index": self.index})
                 try:
                     writer.sync()

@@ -122,9 +122,10 @@ def test_blob_chunk_refusals(store, data_dir, hq):
     import hashlib
 
     def put(index, body, size=len(data), digest=None, blob=sha):
-        return t.request("PUT", f"/v1/blobs/{blob}/chunks/{index}", body, chunk=True,
-                         headers={"X-FR-Chunk-SHA256": digest or hashlib.sha256(body).hexdigest(),
-                                  "X-FR-Blob-Size": str(size)})
+        # the declared hash is the blob's prefix up to the chunk's end: the acknowledged bytes + this body
+        digest = digest or hashlib.sha256(data[:index * chunk] + body).hexdigest()
+        return t.request("PUT", f"/v1/blobs/{blob}/chunks/{index}", body, body_sha256=digest, chunk=True,
+                         headers={"X-FR-Prefix-SHA256": digest, "X-FR-Blob-Size": str(size)})
 
     chunk = 4 << 20
     assert _code(lambda: put(0, data[:chunk], blob="ab" * 32)) == Code.BLOB_NOT_EXPECTED

@@ -1,5 +1,5 @@
 """Chunks stream to disk (``PUT /v1/blobs/{sha}/chunks/{i}``): HQ authenticates against the declared
-chunk hash before reading the body, writes at the acknowledged offset while receiving, and leaves
+prefix hash (SHA-256 of the blob up to the chunk's end) before reading the body, writes at the acknowledged offset while receiving, and leaves
 the ``.part`` file at that offset whenever a chunk is refused, cut or fails. Real HQ (subprocess,
 4 MiB chunks), real store, raw HTTP where the client library would not misbehave on purpose."""
 
@@ -45,11 +45,16 @@ def _chunk(data: bytes, index: int) -> bytes:
     return data[index * CHUNK:(index + 1) * CHUNK]
 
 
+def _prefix(data: bytes, index: int, body: bytes) -> str:
+    """What a chunk declares: the SHA-256 of the blob's acknowledged bytes before it followed by ``body``."""
+    return hashlib.sha256(data[:index * CHUNK] + body).hexdigest()
+
+
 def _put(t: Transport, sha: str, index: int, body: bytes, data: bytes, declared: str | None = None) -> dict:
-    """PUT a chunk signed over (and declaring) ``declared`` (default: the hash of ``body``)."""
-    declared = declared or hashlib.sha256(body).hexdigest()
+    """PUT a chunk signed over (and declaring) ``declared`` (default: the prefix hash with ``body``)."""
+    declared = declared or _prefix(data, index, body)
     return t.request("PUT", f"/v1/blobs/{sha}/chunks/{index}", body, body_sha256=declared, chunk=True,
-                     headers={"X-FR-Chunk-SHA256": declared, "X-FR-Blob-Size": str(len(data))})
+                     headers={"X-FR-Prefix-SHA256": declared, "X-FR-Blob-Size": str(len(data))})
 
 
 def _signed_headers(store, t: Transport, path: str, declared: str, size: int, length: int | None,
@@ -57,7 +62,7 @@ def _signed_headers(store, t: Transport, path: str, declared: str, size: int, le
     stamp, nonce = t.now_ms() + shift_ms, auth.new_nonce()
     signature = store.device_sign("request", auth.signing_string("PUT", path, stamp, nonce, declared)).hex()
     head = {auth.H_PROTOCOL: "1", auth.H_DEVICE: store.store_id, auth.H_TIME: str(stamp), auth.H_NONCE: nonce,
-            auth.H_SIGNATURE: signature, "X-FR-Chunk-SHA256": declared, "X-FR-Blob-Size": str(size),
+            auth.H_SIGNATURE: signature, "X-FR-Prefix-SHA256": declared, "X-FR-Blob-Size": str(size),
             "Content-Type": "application/octet-stream"}
     if length is not None:
         head["Content-Length"] = str(length)
@@ -98,7 +103,7 @@ def test_a_body_that_does_not_match_its_declared_hash_is_cut_back_and_the_upload
     assert _put(t, sha, 0, _chunk(data, 0), data)["offset"] == CHUNK
     good = _chunk(data, 1)
     damaged = bytes([good[0] ^ 0xFF]) + good[1:]  # altered in transit: signed and declared as the good one
-    assert _code(lambda: _put(t, sha, 1, damaged, data, declared=hashlib.sha256(good).hexdigest())) \
+    assert _code(lambda: _put(t, sha, 1, damaged, data, declared=_prefix(data, 1, good))) \
         == Code.CHUNK_HASH_MISMATCH
     assert _part_size(hq, store, sha) == CHUNK  # the damaged bytes were written while streaming, then cut
     assert _acked(hq) == [(len(data), CHUNK)]
@@ -112,15 +117,27 @@ def test_a_body_that_does_not_match_its_declared_hash_is_cut_back_and_the_upload
     assert_hq_holds_everything(hq, store)
 
 
-def test_a_signature_over_the_body_with_a_wrong_declared_hash_is_a_hash_mismatch_and_writes_nothing(
+def test_a_signature_that_does_not_cover_the_declared_prefix_hash_is_refused_and_writes_nothing(
         store, hq, upload):
     sha, data, t = upload
     body = _chunk(data, 0)
-    # Transport signs the body's real hash; the declared header says something else.
+    # Transport signs the body's own hash; the declared header says something else.
     assert _code(lambda: t.request("PUT", f"/v1/blobs/{sha}/chunks/0", body, chunk=True,
-                                   headers={"X-FR-Chunk-SHA256": "00" * 32, "X-FR-Blob-Size": str(len(data))})) \
-        == Code.CHUNK_HASH_MISMATCH
+                                   headers={"X-FR-Prefix-SHA256": "00" * 32, "X-FR-Blob-Size": str(len(data))})) \
+        == Code.AUTH_BAD_SIGNATURE
     assert not _part(hq, store, sha).exists()
+
+
+def test_a_right_chunk_declared_without_the_bytes_before_it_is_refused(store, hq, upload):
+    """The declared hash binds a chunk to everything before it: the chunk's own hash (the bytes are
+    right, the prefix is not declared) is a mismatch, cut back to the acknowledged offset."""
+    sha, data, t = upload
+    assert _put(t, sha, 0, _chunk(data, 0), data)["offset"] == CHUNK
+    body = _chunk(data, 1)
+    assert _code(lambda: _put(t, sha, 1, body, data, declared=hashlib.sha256(body).hexdigest())) \
+        == Code.CHUNK_HASH_MISMATCH
+    assert _part_size(hq, store, sha) == CHUNK and _acked(hq) == [(len(data), CHUNK)]
+    assert _put(t, sha, 1, body, data)["offset"] == 2 * CHUNK
 
 
 def test_a_client_that_disconnects_mid_chunk_leaves_the_offset_and_a_resume_completes(store, data_dir, hq,
@@ -129,7 +146,7 @@ def test_a_client_that_disconnects_mid_chunk_leaves_the_offset_and_a_resume_comp
     assert _put(t, sha, 0, _chunk(data, 0), data)["offset"] == CHUNK
     body = _chunk(data, 1)
     path = f"/v1/blobs/{sha}/chunks/1"
-    head = _signed_headers(store, t, path, hashlib.sha256(body).hexdigest(), len(data), len(body))
+    head = _signed_headers(store, t, path, _prefix(data, 1, body), len(data), len(body))
     sock = socket.create_connection(("127.0.0.1", hq.port), timeout=10)
     try:
         sock.sendall(f"PUT {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n".encode()
@@ -164,7 +181,7 @@ def test_unauthenticated_badly_signed_replayed_or_misplaced_chunks_write_nothing
         finally:
             conn.close()
 
-    assert raw({"X-FR-Chunk-SHA256": digest, "X-FR-Blob-Size": str(len(data))}) == (401, Code.AUTH_MISSING)
+    assert raw({"X-FR-Prefix-SHA256": digest, "X-FR-Blob-Size": str(len(data))}) == (401, Code.AUTH_MISSING)
     stranger = Transport(hq.url, device_id=store.store_id, signer=lambda m: b"\x01" * 64)
     assert _code(lambda: _put(stranger, sha, 0, body, data)) == Code.AUTH_BAD_SIGNATURE
     head = _signed_headers(store, t, path, digest, len(data), len(body))
@@ -233,7 +250,7 @@ def test_concurrent_duplicates_of_a_chunk_never_corrupt_the_upload(store, data_d
             time.sleep(pause)
 
     def send() -> None:
-        head = _signed_headers(store, t, path, hashlib.sha256(body).hexdigest(), len(data), len(body))
+        head = _signed_headers(store, t, path, _prefix(data, index, body), len(data), len(body))
         conn = http.client.HTTPConnection("127.0.0.1", hq.port, timeout=60)
         try:
             gate.wait(timeout=30)
