@@ -110,7 +110,7 @@ def _run_procedure(store, registry, recording, pid: str, out: Path) -> tuple[lis
                                      recording=registry,
                                      context={"case_no": CASE["case_no"], "party": party,
                                               "place": PLACE})
-    recording.procedure_sessions = (*recording.procedure_sessions, session.id)
+    recording.join(session.id)
     pdfs: list[Path] = []
     records = 0
     for _ in range(40):

@@ -31,6 +31,7 @@ class RecordingInfo:
     pauses: list[dict] = field(default_factory=list)
     gaps: list[dict] = field(default_factory=list)
     stills: list[dict] = field(default_factory=list)
+    procedures: list[str] = field(default_factory=list)  # procedure sessions it covers (start + joined)
     stop: dict | None = None
     stop_seq: int | None = None
 
@@ -62,6 +63,9 @@ def collect(entries: Iterable) -> dict[str, RecordingInfo]:
         if kind == "start":
             info.case_no, info.place, info.matter = payload.get("case_no", ""), payload.get("place", ""), payload.get("matter", "")
             info.wall_start, info.synthetic, info.start_seq = payload.get("wall_start", ""), bool(payload.get("synthetic")), entry.seq
+            info.procedures.extend(payload.get("procedure_sessions") or [])
+        elif kind == "procedure":
+            info.procedures.append(payload.get("session", ""))
         elif kind == "segment":
             info.segments.append(payload)
             info.segment_seqs.append(entry.seq)

@@ -160,6 +160,16 @@ class RecordingSession:
                                   "segments": 0})
             raise RecordingError(f"无法开始录像：{exc}") from exc
 
+    def join(self, procedure_session: str) -> None:
+        """A further procedure at this place joins the running recording (one site visit, one
+        recording): logged as ``recording.procedure`` with its offset, so the log — not only this
+        object — says which procedures the recording covers. Joining twice does nothing."""
+        if procedure_session in self.procedure_sessions:
+            return
+        self._require_running()
+        self._append("procedure", {"session": procedure_session, "offset": self.offset()})
+        self.procedure_sessions = (*self.procedure_sessions, procedure_session)
+
     def confirm_notice(self) -> None:
         """The officer confirms the standard notice was said (第六十二条(一))."""
         self.mark("notice", NOTICE_TEXT)
@@ -267,3 +277,11 @@ class RecordingRegistry:
 
     def is_recording(self, session_id: str) -> bool:
         return any(s.active and session_id in s.procedure_sessions for s in self._sessions)
+
+    def position(self, session_id: str) -> dict | None:
+        """The active recording covering this procedure session and its offset now (the engine
+        links each step to its span in it; ``core.ports.RecordingPosition``)."""
+        for s in reversed(self._sessions):
+            if s.active and session_id in s.procedure_sessions:
+                return {"recording_id": s.recording_id, "offset": s.offset()}
+        return None

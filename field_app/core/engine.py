@@ -234,8 +234,11 @@ class ProcedureSession:
         passed = self._deadline_passed(step)
         if passed:
             raise Refused([passed])
-        self._emit("procedure.step", {"step": step.id, "event": "entered",
-                                      "record_id": uuid.uuid4().hex if step.document else None})
+        entered = {"step": step.id, "event": "entered", "record_id": uuid.uuid4().hex if step.document else None}
+        position = self._recording_position()
+        if position is not None:
+            entered["recording"] = position
+        self._emit("procedure.step", entered)
         return step
 
     def save_draft(self, values: dict[str, Any]) -> list[FieldError]:
@@ -327,18 +330,46 @@ class ProcedureSession:
         if refusals:
             raise Refused(refusals)
         step, run = self.current, self.state.current
+        span = self._recording_span(run)
         if not step.document:
             return self._emit("procedure.step", {
                 "step": step.id, "event": "completed", "confirmed": sorted(run.confirmed),
-                "effects": self._effects(step, {})})
+                "effects": self._effects(step, {}), **span})
         doc = self.registry.document_for(step.document)
         values = normalize(doc, self.form().values, drop_inapplicable=True)
         media = [m for f in doc.fields if isinstance(f, fs.AttachmentsField)
                  for m in values.get(f.key, [])]
         return self._emit("record", {
             "step": step.id, "procedure": self.procedure.ref, "document": doc.ref,
-            "values": values, "effects": self._effects(step, values)},
+            "values": values, "effects": self._effects(step, values), **span},
             record_id=run.record_id, supersedes=run.last_draft_seq, media=media)
+
+    def _recording_position(self) -> dict | None:
+        """Where the recording covering this session is now (None: not recorded, or the
+        RecordingState cannot tell — see ``ports.RecordingPosition``)."""
+        position = getattr(self.recording, "position", None)
+        if position is None or not self.recording.is_recording(self.id):
+            return None
+        found = position(self.id)
+        if not found:
+            return None
+        return {"recording_id": str(found["recording_id"]), "offset": round(float(found["offset"]), 3)}
+
+    def _recording_span(self, run) -> dict:
+        """``{"recording": {recording_id, start, end}}`` — the step's time span (seconds from that
+        recording's start) in the recording that covers it at finalization; ``start`` is None when
+        the step was entered before that recording began (e.g. resumed after a crash: the earlier
+        part is in the cut recording, named by ``entered_in``). Empty when not recorded."""
+        now = self._recording_position()
+        if now is None:
+            return {}
+        span = {"recording_id": now["recording_id"], "start": None, "end": now["offset"]}
+        entered = run.recording
+        if entered and entered.get("recording_id") == now["recording_id"]:
+            span["start"] = entered.get("offset")
+        elif entered:
+            span["entered_in"] = entered.get("recording_id")
+        return {"recording": span}
 
     def abandon(self, reason: str) -> None:
         """Leave the current step unfinished (e.g. the recipient refuses a direct service). The

@@ -50,6 +50,18 @@ class RecordingState(Protocol):
         ...
 
 
+@runtime_checkable
+class RecordingPosition(Protocol):
+    """Optional on a RecordingState: where the recording that covers a procedure session is now.
+    With it, the engine links each step to its time span in that recording (``recording`` in the
+    ``procedure.step`` entered / completed and ``record`` entries)."""
+
+    def position(self, session_id: str) -> dict | None:
+        """``{"recording_id": str, "offset": seconds since that recording started}`` while one is
+        active for the session, else None."""
+        ...
+
+
 @dataclass(frozen=True)
 class MemoryEntry:
     seq: int

@@ -101,6 +101,7 @@ class StepRun:
     values: dict[str, Any] = field(default_factory=dict)
     last_draft_seq: int | None = None
     confirmed: set[str] = field(default_factory=set)
+    recording: dict | None = None  # {"recording_id", "offset"} when the step was entered while recorded
 
 
 @dataclass(frozen=True)
@@ -340,7 +341,7 @@ def _apply_step(st: SessionState, p: dict[str, Any], seq: int) -> None:
     event = p["event"]
     if event == "entered":
         step = st.procedure.step(p["step"])
-        st.current = StepRun(step.id, p["at"], p.get("record_id"))
+        st.current = StepRun(step.id, p["at"], p.get("record_id"), recording=p.get("recording"))
         if step.repeatable and step.records_gate:
             gate = st.gates[step.records_gate]
             if gate.status() == "refused" and not gate.forced_release:

@@ -244,11 +244,14 @@ class RecordingPanel(QWidget):
         self.ops.run(session.start, on_done=done, on_error=failed, label="start recording")
 
     def add_procedure(self, session_id: str) -> None:
-        """Record one more procedure session in the running recording (one place, one recording).
-        The capture package fixes ``procedure_sessions`` at construction; it is a plain tuple that
-        the registry reads, so it is extended here."""
+        """Record one more procedure session in the running recording (one place, one recording):
+        ``RecordingSession.join`` logs it. Before the recording has started, the session is in the
+        start entry's list instead."""
         if self.session is not None and session_id not in self.session.procedure_sessions:
-            self.session.procedure_sessions = (*self.session.procedure_sessions, session_id)
+            if self.session.started and not self.session.stopped:
+                self.session.join(session_id)
+            else:
+                self.session.procedure_sessions = (*self.session.procedure_sessions, session_id)
         if self.place is not None and session_id not in self.place.sessions:
             self.place.sessions.append(session_id)
 

@@ -126,6 +126,13 @@ def test_inspection_end_to_end(qtbot, window, tmp_path):
     record = next(e for e in store.entries_after(0, 10000) if e.entry_type == "record"
                   and e.payload["document"]["id"] == "2-5")
     assert "工资未发放" in record.payload["values"]["findings"]
+    # the record names the site recording and its span in it (from entering the step to finalizing)
+    [started] = [e for e in store.entries_after(0, 10000) if e.entry_type == "recording.start"]
+    span = record.payload["recording"]
+    assert span["recording_id"] == started.payload["recording_id"]
+    assert span["start"] is not None and 0 <= span["start"] <= span["end"]
+    stopped = next(e for e in store.entries_after(0, 10000) if e.entry_type == "recording.stop")
+    assert span["end"] <= stopped.payload["offset"]
     assert verify_report(store).errors == []
 
 

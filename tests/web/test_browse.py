@@ -54,7 +54,8 @@ def test_case_and_record_pages_show_the_evidence(client, synced_demo, web_hq):
     text = page.text
     for expected in ("检查地点", "当事人", "石家庄恒泰建筑劳务有限公司", "已签名", "打开打印的 PDF", "关键画面",
                      "日志时间线", "文书定稿", "已告知全程录音录像", "哈希链与签名核验通过", "已被局端签名回执覆盖",
-                     "分段完整", f'/media/recording/{synced_demo.device_a}/{synced_demo.recording_id}.mp4'):
+                     "分段完整", f'/media/recording/{synced_demo.device_a}/{synced_demo.recording_id}.mp4',
+                     "本文书在录像中的时段：第 "):
         assert expected in text, expected
     assert text.count('class="seek"') >= 5  # notice, stills …
     pdf_link = re.search(r'href="(/media/blob/[^"]+)" target="_blank" class="pdf-link"', text).group(1)

@@ -427,6 +427,7 @@ ENTRY_LABELS = {
     "key_shot": "关键画面", "approval": "审批", "recording.start": "开始录像", "recording.stop": "停止录像",
     "recording.segment": "录像分段", "recording.still": "录像截图", "recording.marker": "录像标记",
     "recording.pause": "暂停录像", "recording.resume": "继续录像", "recording.gap": "录像中断",
+    "recording.procedure": "程序并入录像",
 }
 STEP_EVENTS = {"entered": "进入", "confirmed": "确认", "completed": "完成", "abandoned": "放弃"}
 
@@ -522,7 +523,13 @@ def record(scope: Scope, device_id: str, record_id: str) -> dict | None:
     step = current.payload.get("step")
     key_shots = []
     stills = {}
-    rec_view = recording_at(scope, device_id, finals[0].wall_ns)
+    # The record names the recording and its span in it (recorded since the engine links steps);
+    # older records fall back to the recording that was running when it was first finalized.
+    link = current.payload.get("recording") if isinstance(current.payload.get("recording"), dict) else {}
+    rec_view = recording(scope, device_id, str(link["recording_id"])) if link.get("recording_id") else None
+    if rec_view is None:
+        link = {}
+        rec_view = recording_at(scope, device_id, finals[0].wall_ns)
     if rec_view is not None:
         stills = {m.get("sha256"): m for m in rec_view.markers if m["kind"] == "still"}
     for e in related:
@@ -535,7 +542,10 @@ def record(scope: Scope, device_id: str, record_id: str) -> dict | None:
     seek = None
     if rec_view is not None:
         offsets = [k["offset"] for k in key_shots if k["offset"] is not None]
-        seek = min(offsets) if offsets else max(0.0, (finals[0].wall_ns - rec_view.start.wall_ns) / 1e9)
+        if link.get("start") is not None:
+            seek = float(link["start"])
+        else:
+            seek = min(offsets) if offsets else max(0.0, (finals[0].wall_ns - rec_view.start.wall_ns) / 1e9)
     values = current.payload.get("values") or {}
     case_no = str(values.get("case_no", ""))
     case = next((c for c in search_cases(scope) if c.case_no == case_no and c.device_id == device_id), None)
@@ -543,5 +553,6 @@ def record(scope: Scope, device_id: str, record_id: str) -> dict | None:
     return {"device_id": device_id, "record_id": record_id, "current": current, "doc": doc, "title": doc_title,
             "procedure_title": proc_title, "rows": form_rows(doc, values), "versions": shown_versions,
             "prints": prints, "key_shots": key_shots, "timeline": timeline, "recording": rec_view, "seek": seek,
+            "span": link,
             "case": case, "status": paper_status(paper, current.seq), "department": current.department,
             "officers": current.officers}
