@@ -24,6 +24,7 @@ log = logging.getLogger(__name__)
 MIN_WIDTH, MIN_HEIGHT = 1024, 640  # fits the officers' 1366×768 screens with room for the taskbar
 IDLE_CHECK_MS = 10_000
 LOW_DISK_BYTES = 2 * 1024 ** 3
+DEADLINE_CHECK_MS = 5 * 60_000  # deadlines turn overdue as time passes
 
 
 class MainWindow(QMainWindow):
@@ -57,6 +58,11 @@ class MainWindow(QMainWindow):
         self.idle_timer.timeout.connect(self.check_idle)
         self.idle_timer.start()
         self._last_touch = 0.0
+        self.overdue_count = 0  # overdue deadlines of every session in the store (status bar)
+        self.deadline_timer = QTimer(self)
+        self.deadline_timer.setInterval(DEADLINE_CHECK_MS)
+        self.deadline_timer.timeout.connect(self.refresh_deadlines)
+        self.deadline_timer.start()
         QApplication.instance().installEventFilter(self)
         self.open_store()
         self.refresh_header()
@@ -103,6 +109,12 @@ class MainWindow(QMainWindow):
 
     def _status_bar(self) -> None:
         bar = self.statusBar()
+        # Which evidence store this window works on, always in sight (IT's first question on a call).
+        self.data_dir_status = QLabel(f"数据目录：{self.data_dir}", self)
+        self.data_dir_status.setObjectName("dataDirStatus")
+        self.data_dir_status.setToolTip(str(self.data_dir))
+        self.data_dir_status.setMaximumWidth(420)  # a long path is clipped; the tooltip holds it whole
+        bar.addPermanentWidget(self.data_dir_status)  # permanent: a status message does not hide it
         self.lock_status = QLabel("", self)
         self.rec_status = QLabel("", self)
         self.disk_status = QLabel("", self)
@@ -151,6 +163,7 @@ class MainWindow(QMainWindow):
         self.disk_status.setText(f"剩余空间：{free / 1024 ** 3:.1f} GB{warn}")
         wizard = getattr(self, "wizard", None)
         overdue = len(wizard.session.overdue()) if wizard and wizard.session else 0
+        overdue = max(overdue, self.overdue_count if unlocked else 0)
         self.deadline_status.setText(f"逾期期限：{overdue}" if overdue else "无逾期期限")
 
     # -- screens ------------------------------------------------------------------------------
@@ -230,7 +243,26 @@ class MainWindow(QMainWindow):
             self.stack.addWidget(self.cases_page)
         self.cases_page.refresh()
         self.stack.setCurrentWidget(self.cases_page)
+        self.refresh_deadlines()
         self.refresh_header()
+
+    def refresh_deadlines(self) -> None:
+        """Count the overdue deadlines of every procedure in the store on a worker (the status
+        bar shows them on every screen, not only in the wizard)."""
+        store = self.state.store
+        if store is None or not store.is_unlocked:
+            return
+        from field_app.ui.timeline import overdue_deadlines
+
+        registry = self.registry()
+
+        def done(found) -> None:
+            self.overdue_count = len(found)
+            self.refresh_header()
+
+        self.ops.run(lambda: overdue_deadlines(registry, store), on_done=done,
+                     on_error=lambda m: log.warning("overdue deadlines: %s", m),
+                     label="overdue deadlines")
 
     def _after_unlock(self) -> None:
         """Recover recordings cut by a crash (gap entries) once per unlock, on a worker."""
@@ -281,9 +313,24 @@ class MainWindow(QMainWindow):
             self._recording_registry = RecordingRegistry()
         return self._recording_registry
 
+    def _leave_place_then(self, place: str, then) -> None:
+        """One site visit, one recording: a procedure at the place being recorded joins its
+        recording; one at another place means leaving this one, which ends its recording first
+        (asked once, like 离开现场，结束录像) — then ``then()``. Declining changes nothing."""
+        panel = getattr(self, "panel", None)
+        if panel is None or not panel.running or (panel.place and panel.place.place == place):
+            then()
+            return
+        panel.stop(ask=True, on_stopped=then)
+
     def start_procedure(self, case, procedure_id: str, place: str, matter: str) -> None:
         """Start a procedure for ``case`` at ``place``: the engine session (refused with fewer
-        than two officers), then the site recording — or join the one already running there."""
+        than two officers), then the site recording — or join the one already running there.
+        A recording running at another place is ended first (leaving that place)."""
+        self._leave_place_then(place, lambda: self._start_procedure(case, procedure_id, place,
+                                                                     matter))
+
+    def _start_procedure(self, case, procedure_id: str, place: str, matter: str) -> None:
         from field_app.core.engine import ProcedureSession, Refused
         from field_app.core.state import Officer
         from field_app.ui.common import show_message
@@ -311,6 +358,10 @@ class MainWindow(QMainWindow):
         """Continue an unfinished procedure (after a crash or power loss) exactly where the log
         says it was — current step and draft included — with a new recording at its place; the
         cut recording was closed with a gap entry by ``recover_recordings`` after unlock."""
+        place = place or case.address
+        self._leave_place_then(place, lambda: self._resume_procedure(case, session_id, place))
+
+    def _resume_procedure(self, case, session_id: str, place: str) -> None:
         from field_app.core.engine import ProcedureSession
         from field_app.ui.common import show_message
         from field_app.ui.timeline import all_entries
@@ -326,7 +377,7 @@ class MainWindow(QMainWindow):
             log.exception("could not resume procedure %s", session_id)
             show_message(self.cases_page.message, user_message(exc))
             return
-        self._open_work(case, session, place or case.address, f"继续办理{session.procedure.title}")
+        self._open_work(case, session, place, f"继续办理{session.procedure.title}")
 
     def _open_work(self, case, session, place: str, matter: str) -> None:
         store = self.state.store

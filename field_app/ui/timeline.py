@@ -94,9 +94,8 @@ def case_timeline(store, case_no: str) -> tuple[list[TimelineItem], list[Any]]:
     return items, entries
 
 
-def case_deadlines(registry, entries: list[Any], case_no: str, now: datetime | None = None
-                   ) -> list[Any]:
-    """Deadline views of every procedure session of the case, the most urgent first."""
+def _deadlines(registry, entries: list[Any], session_ids: list[str], now: datetime | None
+               ) -> list[Any]:
     from field_app.core.engine import ProcedureSession
     from field_app.core.ports import MemoryWriter
 
@@ -105,12 +104,26 @@ def case_deadlines(registry, entries: list[Any], case_no: str, now: datetime | N
             return False
 
     views = []
-    for sid in case_sessions(entries, case_no):
+    for sid in session_ids:
         session = ProcedureSession.resume(registry, entries, writer=MemoryWriter(),
                                           recording=_Off(), session_id=sid)
         views.extend(session.deadlines(now))
     order = {"overdue": 0, "due": 1, "running": 2, "done": 3}
     return sorted(views, key=lambda d: (order[d.status], d.due_at))
+
+
+def case_deadlines(registry, entries: list[Any], case_no: str, now: datetime | None = None
+                   ) -> list[Any]:
+    """Deadline views of every procedure session of the case, the most urgent first."""
+    return _deadlines(registry, entries, case_sessions(entries, case_no), now)
+
+
+def overdue_deadlines(registry, store, now: datetime | None = None) -> list[Any]:
+    """The overdue deadlines of every procedure session in the store, whatever the case (for the
+    status bar)."""
+    entries = list(all_entries(store))
+    sessions = [e.payload["session"] for e in entries if e.entry_type == "procedure.start"]
+    return [d for d in _deadlines(registry, entries, sessions, now) if d.status == "overdue"]
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ from tests.harness.system import missing_dependency
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(1500)  # the PyInstaller build alone may take up to 900 s on a loaded machine
 def test_bundle_builds_and_passes_its_self_test(tmp_path, keyring_env):
     if not (Path(os.environ.get("VENV", REPO_ROOT / ".venv")) / "bin" / "pyinstaller").exists():
         missing_dependency("pyinstaller in the venv (the `build` extra)")

@@ -62,6 +62,10 @@ def test_kill_mid_wizard_then_resume(qtbot, made_store, keyring_env, tmp_path):
         qtbot.waitUntil(lambda: "录像已结束" in win.panel.message.text(), timeout=30000)
         starts = [e for e in store.entries_after(0, 100000) if e.entry_type == "recording.start"]
         assert len(starts) == 2  # the cut recording and the new segment run
+        cut = starts[0].payload["recording_id"]
+        assert gap.record_id == cut
+        assert any(e.entry_type == "recording.segment" and e.record_id == cut
+                   for e in store.entries_after(0, 100000))  # what was recorded before the kill
         assert verify_report(store).errors == []
     finally:
         win.close()

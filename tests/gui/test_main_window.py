@@ -19,6 +19,8 @@ def test_main_window_shows_title_and_data_dir(qtbot, isolated_home):
     qtbot.waitExposed(window)
     assert window.windowTitle() == APP_NAME_ZH
     assert window.data_dir_label.text() == f"数据目录：{isolated_home}"
+    # Whatever page is showing (here: first-launch set-up), the data directory is in sight.
+    assert window.data_dir_status.isVisible() and window.data_dir_status.text() == f"数据目录：{isolated_home}"
     # Recording state is always visible, and honest before anything records.
     assert window.recording_label.isVisible() and "未录制" in window.recording_label.text()
 

@@ -109,3 +109,29 @@ def test_first_launch_setup_creates_a_store(qtbot, keyring_env, isolated_home, h
     reopened = Store.open(isolated_home)
     assert reopened.enrolled_cert_nos
     common.ASK = common._ask
+
+
+def test_status_bar_counts_overdue_deadlines_of_every_case(qtbot, window):
+    """A sealing done on the emergency path three days ago and never reported: its 24-hour
+    report deadline is overdue, and the status bar says so on the case screen too."""
+    from datetime import datetime, timedelta
+
+    from field_app.core.deadlines import BEIJING
+    from field_app.core.driver import ManualClock
+    from field_app.core.engine import ProcedureSession
+    from field_app.core.state import Officer
+
+    unlock(qtbot, window)
+    open_cases(qtbot, window)
+    qtbot.waitUntil(lambda: "无逾期期限" in window.deadline_status.text(), timeout=10000)
+    store = window.state.store
+    clock = ManualClock(datetime.now(BEIJING) - timedelta(days=3))
+    session = ProcedureSession.start(
+        window.registry(), "sealing", [Officer(WANG[0], WANG[1]), Officer(LIU[0], LIU[1])],
+        writer=store, recording=window.recording_registry(), clock=clock,
+        context={"case_no": HENGTAI["case_no"]})
+    session.choose_emergency("sealing_approval", "当事人正在转移工资台账，情况紧急")
+    window.back_to_cases()  # what 返回案件列表 does: the case screen, deadlines counted again
+    qtbot.waitUntil(lambda: "逾期期限：1" in window.deadline_status.text(), timeout=10000)
+    qtbot.waitUntil(lambda: window.cases_page.deadlines.count() >= 1 and "已逾期" in
+                    window.cases_page.deadlines.item(0).text(), timeout=10000)

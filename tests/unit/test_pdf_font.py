@@ -9,6 +9,7 @@ import pytest
 
 from field_app.printing import fonts
 from field_app.printing.fonts import FontUnavailable, find_pdf_font
+from tests.harness.system import missing_dependency
 
 NOTO_CJK = Path("/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc")
 
@@ -30,7 +31,7 @@ def test_found_font_embeds_chinese_into_a_real_pdf(tmp_path):
 
 def test_a_cff_only_machine_gets_a_clear_error(monkeypatch):
     if not NOTO_CJK.exists():
-        pytest.skip("Noto CJK not installed")
+        missing_dependency(f"fonts-noto-cjk ({NOTO_CJK})")
     monkeypatch.setattr(fonts, "_candidates", lambda: [NOTO_CJK])
     with pytest.raises(FontUnavailable, match="中文 TrueType 字体"):
         find_pdf_font()

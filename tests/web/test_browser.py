@@ -15,11 +15,17 @@ from pathlib import Path
 
 import pytest
 
+from tests.harness.system import missing_dependency
 from tests.web.conftest import PASSWORD
 
 CHROMIUM = "/usr/bin/chromium"
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
-pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian Chromium not installed")
+
+
+@pytest.fixture(autouse=True)
+def _chromium_installed():
+    if not Path(CHROMIUM).exists():
+        missing_dependency("Debian chromium (/usr/bin/chromium)")  # fails under CI, never a silent skip
 
 
 @contextmanager

@@ -7,8 +7,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.unit.capture.helpers import ffprobe
-from tests.unit.capture.test_session import record
+from tests.unit.capture.test_session import _segment_files, record
 from tests.unit.store.conftest import WANG
 
 BIN = Path(sys.executable).parent
@@ -47,3 +49,31 @@ def test_unknown_recording_is_a_clear_error(store, data_dir, tmp_path):
     pw.write_text(WANG[3] + "\n", encoding="utf-8")
     result = field_app(data_dir, pw, "export-recording", "nope", str(tmp_path / "x.mp4"))
     assert result.returncode == 2 and "找不到录像" in result.stderr and "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("tamper", ["delete", "swap", "replace"])
+def test_tampered_segments_are_named_by_field_app_verify(store, data_dir, tmp_path, tamper):
+    """Delete a segment, swap two (reorder), or put a valid segment of another recording in its
+    place: `field-app verify` exits 1 and names the recording and the segment."""
+    first = record(store, 3.2)
+    other = record(store, 1.5)
+    files = _segment_files(store, first.recording_id)
+    (i0, f0), (i1, f1) = files[0], files[1]
+    if tamper == "delete":
+        f1.unlink()
+    elif tamper == "swap":
+        a, b = f0.read_bytes(), f1.read_bytes()
+        f0.write_bytes(b)
+        f1.write_bytes(a)
+    else:  # a valid segment of another recording put in place of this one
+        f1.write_bytes(_segment_files(store, other.recording_id)[0][1].read_bytes())
+    store.close()
+    pw = tmp_path / "pw.txt"
+    pw.write_text(WANG[3] + "\n", encoding="utf-8")
+    verified = field_app(data_dir, pw, "verify")
+    assert verified.returncode == 1, verified.stdout + verified.stderr
+    named = [line for line in verified.stdout.splitlines() if first.recording_id in line]
+    assert any(f"片段 {i1}" in line for line in named), verified.stdout
+    if tamper == "swap":
+        assert any(f"片段 {i0}" in line for line in named), verified.stdout
+    assert other.recording_id not in verified.stdout.replace(first.recording_id, "")

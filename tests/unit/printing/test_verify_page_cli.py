@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from field_app.printing.signoff import print_record
+from tests.unit.printing import pdfcheck as pc
 from tests.unit.printing import scenarios as sc
 from tests.unit.store.conftest import LIU, WANG
 
@@ -26,7 +27,12 @@ def test_verify_page_accepts_the_current_print_and_reports_a_corrected_one(store
     store.append("record", {**latest.payload, "values": {**latest.payload["values"],
                                                           "place": "长安区人社局2楼询问室"}},
                  record_id=record.record_id, supersedes=latest.seq)
-    new = print_record(store, record.record_id).rendered.pages[1].payload
+    rendered = print_record(store, record.record_id).rendered
+    new = rendered.pages[1].payload
+    # What a checker types in is what the QR code on the printed page decodes to.
+    pdf = tmp_path / "2-7.pdf"
+    pdf.write_bytes(rendered.pdf)
+    assert pc.decode_qr(pc.png(pdf, 2, 100, tmp_path, crop_mm=(150, 0, 60, 40))) == [new]
     store.close()
     pw = tmp_path / "pw.txt"
     pw.write_text(WANG[3] + "\n", encoding="utf-8")

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from field_app.cli import build_parser
-from tests.unit.store.conftest import HENGTAI, LIU, WANG, raw_connection, reopen
+from tests.unit.store.conftest import HENGTAI, LIU, WANG, file_hashes, raw_connection, reopen
 
 FIELD_APP = str(Path(sys.executable).parent / "field-app")
 
@@ -75,6 +75,7 @@ def _key(data_dir: Path) -> bytes:
 
 
 def test_wrong_password_unknown_officer_and_missing_store_are_plain_chinese(closed, tmp_path):
+    before = file_hashes(closed)
     wrong = field_app(closed, "verify", "--officer", WANG[1], "--password-file", password_file(tmp_path, "nope-nope-nope"))
     assert wrong.returncode == 2 and "密码不正确" in wrong.stderr
     nobody = field_app(closed, "verify", "--password-file", password_file(tmp_path, "nope-nope-nope", "n.txt"))
@@ -85,6 +86,7 @@ def test_wrong_password_unknown_officer_and_missing_store_are_plain_chinese(clos
     assert no_file.returncode == 2 and "无法读取密码文件" in no_file.stderr
     for result in (wrong, nobody, missing, no_file):
         assert "Traceback" not in result.stderr + result.stdout
+    assert file_hashes(closed) == before  # refused unlocks touched nothing on disk
 
 
 def test_exported_checkpoint_catches_a_database_put_back_from_an_older_copy(closed, tmp_path):
@@ -114,13 +116,20 @@ def test_recover_with_the_hq_key_sets_a_new_password(closed, tmp_path, hq_keys):
     assert check.returncode == 0, check.stdout + check.stderr
 
 
+# Every subcommand that unlocks the store as an officer (README's command table).
+UNLOCKING = {"verify", "checkpoint", "recover", "recordings", "export-recording", "verify-page", "enroll", "sync"}
+
+
 def test_no_subcommand_takes_a_password_on_the_command_line():
     parser = build_parser()
     sub = next(a for a in parser._actions if a.__class__.__name__ == "_SubParsersAction")
-    for name in ("verify", "checkpoint", "recover"):
-        options = {flag for action in sub.choices[name]._actions for flag in action.option_strings}
-        assert "--password-file" in options
-        assert not {o for o in options if o.startswith("--password") and o != "--password-file"}
+    assert UNLOCKING <= set(sub.choices)
+    assert not [f for a in parser._actions for f in a.option_strings if "pass" in f.lower()]
+    for name, subparser in sub.choices.items():
+        options = {flag for action in subparser._actions for flag in action.option_strings}
+        assert not {o for o in options if "pass" in o.lower() and o != "--password-file"}, name
+        if name in UNLOCKING or "--officer" in options:
+            assert "--password-file" in options, name
 
 
 def test_every_store_subcommand_option_is_in_the_readme():

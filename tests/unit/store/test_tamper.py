@@ -8,6 +8,7 @@ import json
 import os
 import random
 import shutil
+import struct
 
 import pytest
 import sqlcipher3
@@ -99,6 +100,42 @@ def test_a_flipped_bit_in_a_media_file(ev, where):
     offset = {"header": 10, "first chunk": 100, "middle": size // 2, "last chunk": size - 200,
               "trailer": size - 5}[where]
     _flip(ev.video, offset)
+    assert problems(ev) == [("media_corrupt", ev.video_seq, ev.rel(ev.video))]
+
+
+def _chunks(path) -> tuple[int, int]:
+    """(offset of encrypted chunk 0, length of one full encrypted chunk) of a vault file."""
+    magic, _file_id, chunk_size, meta_len = struct.unpack(">8s16sIH", path.read_bytes()[:30])
+    assert magic == b"FRVAULT1"
+    return 30 + meta_len, chunk_size + 16
+
+
+def test_two_chunks_of_a_media_file_swapped(ev):
+    # 2.6 MB video: two full 1 MiB chunks, then the last one. Swapping whole, individually valid
+    # chunks must fail: each chunk's index is bound into its nonce and associated data.
+    start, full = _chunks(ev.video)
+    data = bytearray(ev.video.read_bytes())
+    first, second = data[start:start + full], data[start + full:start + 2 * full]
+    data[start:start + full], data[start + full:start + 2 * full] = second, first
+    ev.video.write_bytes(bytes(data))
+    assert problems(ev) == [("media_corrupt", ev.video_seq, ev.rel(ev.video))]
+
+
+def test_a_chunk_taken_from_another_media_file(ev, data_dir):
+    # Another recording's first chunk, valid under the same data key, pasted over the video's first
+    # chunk: the file id in the associated data and per-file key give it away.
+    store = reopen(data_dir)
+    other = store.put_media(io.BytesIO(random.Random(3).randbytes(1_500_000)), media_type="video/mp4")
+    store.append("capture.segment", {"index": 1, "seconds": 10}, media=[other.sha256])
+    other_path = store.media_path(other.sha256)
+    store.close()
+    assert problems(ev) == []
+    start, full = _chunks(ev.video)
+    other_start, other_full = _chunks(other_path)
+    assert other_full == full
+    data = bytearray(ev.video.read_bytes())
+    data[start:start + full] = other_path.read_bytes()[other_start:other_start + full]
+    ev.video.write_bytes(bytes(data))
     assert problems(ev) == [("media_corrupt", ev.video_seq, ev.rel(ev.video))]
 
 
