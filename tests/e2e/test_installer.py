@@ -23,8 +23,9 @@ def test_bundle_builds_and_passes_its_self_test(tmp_path, keyring_env):
     assert built.returncode == 0, built.stdout[-2000:] + built.stderr[-4000:]
     exe = tmp_path / "dist" / "field-app" / "field-app"
     assert list((tmp_path / "dist").glob("field-app-*-linux-*.tar.gz"))
-    # No system GTK dragged in through Qt's theme plugin.
+    # No system GTK dragged in through Qt's theme plugin: neither the plugin nor the stack it links.
     assert not list((tmp_path / "dist").rglob("libqgtk3*"))
+    assert not [p.name for p in (tmp_path / "dist").rglob("*") if p.name.startswith(("libgtk-3", "libgdk-3", "libatk-1"))]
 
     clean_env = {k: v for k, v in os.environ.items() if k not in {"PYTHONPATH", "VIRTUAL_ENV"}}
     clean_env["QT_QPA_PLATFORM"] = "offscreen"
