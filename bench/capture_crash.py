@@ -1,6 +1,6 @@
 """The recording kill loop with the full count (the test suite runs 50).
 
-    .venv/bin/python -m bench.capture_crash [--runs 300] [--seed 7]
+    .venv/bin/python -m bench.capture_crash [--runs 300] [--seed 7] [--scene moving|static]
 
 Each run: a forked child records (synthetic sources, real encoder, real encrypted store) and is
 SIGKILLed at a random moment; the store is reopened, the recording recovered and verified. Prints
@@ -23,7 +23,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=300)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--scene", choices=("moving", "static"), default="moving",
+                        help="static: a still picture, encoded far below the bitrate (the hardest case)")
     args = parser.parse_args(argv)
+    os.environ["FIELD_CRASH_SCENE"] = args.scene  # read by the recording child
 
     from field_app.store.escrow import generate_hq_keypair
     from tests.harness.capture_crash import Zygote, kill_and_check, make_store
@@ -50,7 +53,7 @@ def main(argv: list[str] | None = None) -> int:
                     failures.append(f"run {run}: lost {result.lost:.2f} s")
         finally:
             zygote.close()
-    print(f"capture crash bench: {args.runs} SIGKILLs during recording")
+    print(f"capture crash bench: {args.runs} SIGKILLs during recording ({args.scene} picture)")
     if losses:
         print(f"  loss after recovery: worst {max(losses):.2f} s, mean {statistics.mean(losses):.2f} s, "
               f"median {statistics.median(losses):.2f} s; {truncated} cut segments recovered")

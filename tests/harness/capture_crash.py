@@ -27,18 +27,35 @@ CHEAP_KDF_ARGS = dict(memory_kib=8192, time_cost=1, parallelism=1)
 WIDTH, HEIGHT, FPS, BITRATE = 640, 360, 30, 1_000_000
 
 
+def _still_video_class():
+    from field_app.capture.sources import SyntheticVideo
+
+    class StillVideo(SyntheticVideo):
+        """The test pattern without the moving bar and clock: a camera on a tripod in a quiet room."""
+
+        def frame_at(self, index: int):
+            return self.background.copy()
+
+    return StillVideo
+
+
 def _child(data_dir: str, ack_path: str) -> None:
     from field_app.capture.encoder import EncoderSettings
     from field_app.capture.session import RecordingSession
     from field_app.capture.sources import SyntheticAudio, SyntheticVideo
     from field_app.store import Store
 
+    StillVideo = _still_video_class()
+
     fd = os.open(ack_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
     store = Store.open(Path(data_dir))
     store.unlock(OFFICER[1], OFFICER[3])
     settings = EncoderSettings(width=WIDTH, height=HEIGHT, fps=FPS, video_bitrate=BITRATE, segment_seconds=1.0)
+    # FIELD_CRASH_SCENE=static: a still picture (only the burned-in watermark changes, once a second) —
+    # encoded far below the bitrate, the hardest case for the loss bound.
+    video = (StillVideo if os.environ.get("FIELD_CRASH_SCENE") == "static" else SyntheticVideo)(WIDTH, HEIGHT, FPS)
     session = RecordingSession(store, case_no="长人社监〔2026〕第0142号", place="长安区广安大街 55 号 财务室",
-                               matter="社会保险基金检查（封存）", video=SyntheticVideo(WIDTH, HEIGHT, FPS),
+                               matter="社会保险基金检查（封存）", video=video,
                                audio=SyntheticAudio(), settings=settings)
     clock = session.clock
     session.recorder.preview = lambda frame: os.write(fd, f"F {clock.now():.3f}\n".encode())

@@ -15,6 +15,7 @@ import pytest
 from tests.harness.capture_crash import Zygote, kill_and_check, make_store
 
 RUNS = int(os.environ.get("CAPTURE_CRASH_RUNS", "50"))
+STILL_RUNS = int(os.environ.get("CAPTURE_CRASH_STILL_RUNS", "10"))
 MAX_LOSS_S = 1.0
 KILL_WINDOW_S = (0.2, 3.5)
 
@@ -41,3 +42,24 @@ def test_kill_during_recording_loses_at_most_a_second(tmp_path, keyring_env, hq_
     print(f"\n{RUNS} kills: worst loss {max(losses):.2f} s, mean {sum(losses) / len(losses):.2f} s, "
           f"{truncated} truncated segments recovered, up to {max(closed_before_cut)} closed segments "
           f"before a kill")
+
+
+@pytest.mark.slow
+def test_kill_while_filming_a_still_picture_loses_at_most_a_second(tmp_path, keyring_env, hq_keys, monkeypatch):
+    """A still picture is encoded far below the bitrate, so the encrypted vault's chunks fill slowly —
+    the hardest case for the bound (bench: ``python -m bench.capture_crash --scene static``)."""
+    monkeypatch.setenv("FIELD_CRASH_SCENE", "static")
+    rng = random.Random(20261129)
+    zygote = Zygote(dict(os.environ))
+    losses = []
+    try:
+        for run in range(STILL_RUNS):
+            data_dir = tmp_path / f"run{run}"
+            make_store(data_dir, hq_keys[1])
+            result = kill_and_check(zygote, data_dir, tmp_path / f"ack{run}.txt", rng,
+                                    min_s=KILL_WINDOW_S[0], max_s=KILL_WINDOW_S[1])
+            assert result.lost <= MAX_LOSS_S, f"run {run}: lost {result.lost:.2f} s (last frame {result.last_frame})"
+            losses.append(result.lost)
+    finally:
+        zygote.close()
+    print(f"\n{STILL_RUNS} kills on a still picture: worst loss {max(losses):.2f} s")
