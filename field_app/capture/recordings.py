@@ -65,7 +65,7 @@ def collect(entries: Iterable) -> dict[str, RecordingInfo]:
             info.wall_start, info.synthetic, info.start_seq = payload.get("wall_start", ""), bool(payload.get("synthetic")), entry.seq
             info.procedures.extend(payload.get("procedure_sessions") or [])
         elif kind == "procedure":
-            info.procedures.append(payload.get("session", ""))
+            info.procedures.append(payload.get("procedure_session", ""))
         elif kind == "segment":
             info.segments.append(payload)
             info.segment_seqs.append(entry.seq)

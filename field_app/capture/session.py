@@ -167,7 +167,8 @@ class RecordingSession:
         if procedure_session in self.procedure_sessions:
             return
         self._require_running()
-        self._append("procedure", {"session": procedure_session, "offset": self.offset()})
+        # not "session": entries with that key belong to the procedure engine's own state
+        self._append("procedure", {"procedure_session": procedure_session, "offset": self.offset()})
         self.procedure_sessions = (*self.procedure_sessions, procedure_session)
 
     def confirm_notice(self) -> None:

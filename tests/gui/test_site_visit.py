@@ -50,5 +50,5 @@ def test_procedures_at_one_place_share_one_recording_and_leaving_ends_it(qtbot, 
     assert {e.record_id for e in stops} == {e.record_id for e in starts}
     # the log (not only the window) says the questioning joined the first recording, and when
     joined = [e for e in entries if e.entry_type == "recording.procedure"]
-    assert [(e.record_id, e.payload["session"]) for e in joined] == [(first.recording_id, questioning)]
+    assert [(e.record_id, e.payload["procedure_session"]) for e in joined] == [(first.recording_id, questioning)]
     assert verify_report(store).errors == []

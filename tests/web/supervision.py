@@ -46,6 +46,9 @@ class _Stills:
     def take_still(self, note: str) -> str:
         return self.store.put_media(io.BytesIO(os.urandom(2048)), media_type="image/jpeg").sha256
 
+    def join(self, session_id: str) -> None:  # as RecordingSession.join, without a recording to log in
+        self.procedure_sessions = (*self.procedure_sessions, session_id)
+
 
 def build_supervised(demo: SyncedDemo, root: Path) -> SupervisedHQ:
     from field_app.capture.encoder import EncoderSettings

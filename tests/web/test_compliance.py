@@ -69,9 +69,10 @@ def test_overdue_deadlines_follow_the_forms_definitions(hq, supervised):
     assert all(r["status"] == "已超期未办结" and r["due"].endswith("（含当日）前") for r in mine)
 
 
-def test_an_open_preservation_decision_runs_out_after_seven_days(hq, supervised):
-    """Remove the decision's end from the loaded logs: the 7-day clock (《行政处罚法》第五十六条)
-    then shows as overdue on day 9 and not on day 6."""
+def test_an_open_preservation_decision_runs_out_after_seven_working_days(hq, supervised):
+    """Remove the decision's end from the loaded logs: the 7-working-day clock (《行政处罚法》第五十六条,
+    第八十五条) is not overdue 6 days on (fewer than 7 days of any kind) and is 25 days on (past 7
+    working days even across the longest holiday)."""
     from sync.server.web import compliance as c
 
     with hq.db.transaction() as tx:
@@ -82,7 +83,7 @@ def test_an_open_preservation_decision_runs_out_after_seven_days(hq, supervised)
             s.deadlines["decision"]["ended_ns"] = None
             started = s.deadlines["decision"]["started_ns"]
     early = c.overdue_deadlines(logs, everything(), started + 6 * 24 * HOUR, reg).rows
-    late = c.overdue_deadlines(logs, everything(), started + 9 * 24 * HOUR, reg).rows
+    late = c.overdue_deadlines(logs, everything(), started + 25 * 24 * HOUR, reg).rows
     assert not [r for r in early if r["key"] == "decision"]
     row, = [r for r in late if r["key"] == "decision"]
     assert row["deadline"] == "对先行登记保存的证据作出处理决定" and row["status"] == "已超期未办结"

@@ -137,7 +137,7 @@ def test_a_procedure_joining_the_recording_is_logged_and_positioned(store):
     session.join("proc-questioning")
     session.join("proc-questioning")  # twice: logged once
     joined = [e.payload for e in store.record_versions(session.recording_id) if e.entry_type == "recording.procedure"]
-    assert [p["session"] for p in joined] == ["proc-questioning"] and joined[0]["offset"] >= first["offset"]
+    assert [p["procedure_session"] for p in joined] == ["proc-questioning"] and joined[0]["offset"] >= first["offset"]
     later = registry.position("proc-questioning")
     assert later["recording_id"] == session.recording_id and later["offset"] >= joined[0]["offset"]
     session.stop()

@@ -78,21 +78,45 @@ def test_remaining_time_is_written_in_chinese():
     assert format_remaining(due, at(2026, 11, 21, 18, 40)) == "已超期2小时"
 
 
-def test_preservation_decision_is_due_in_7_days(start, clock):
+def test_preservation_decision_is_due_in_7_working_days(start, clock):
+    # 《行政处罚法》第五十六条 "七日内", 第八十五条: working days. Registered Fri 20 Nov 2026: the
+    # weekends 21-22 and 28-29 Nov do not count — the last day is Tue 1 Dec (v1 said Fri 27 Nov).
     s = start("preservation")
+    assert s.procedure.version == 2
     s.enter("approval")
     fill(s)
     approve(s, "preservation_approval", clock)
     s.finalize()
     do(s, "notice")
     decision = next(d for d in s.deadlines() if d.deadline_id == "decision")
-    assert decision.last_day == date(2026, 11, 27)
+    assert decision.last_day == date(2026, 12, 1)
     assert decision.status == "running"
-    due = {d.deadline_id: d.status for d in s.due(at(2026, 11, 26, 0, 1))}
+    assert {d.deadline_id for d in s.due(at(2026, 11, 27, 12, 0))} == {"av_upload"}  # not yet due
+    due = {d.deadline_id: d.status for d in s.due(at(2026, 11, 30, 0, 1))}
     # 48 h warning window for the decision; the 24 h A/V upload is long overdue by then.
     assert due == {"decision": "due", "av_upload": "overdue"}
+    assert next(d for d in s.deadlines(at(2026, 12, 2, 0, 1)) if d.deadline_id == "decision").status == "overdue"
     do(s, "handling")
     assert next(d for d in s.deadlines() if d.deadline_id == "decision").status == "done"
+
+
+def test_preservation_v1_sessions_keep_their_calendar_day_clock(registry, clock, writer, recorder):
+    """A published definition never changes: a session started under v1 (calendar days) is resumed
+    under v1 and keeps its last day, though new sessions follow v2."""
+    from field_app.core.engine import ProcedureSession
+    from tests.unit.core.conftest import OFFICERS
+
+    s = ProcedureSession.start(registry, "preservation", OFFICERS, writer=writer, recording=recorder, clock=clock,
+                               version=1)
+    s.enter("approval")
+    fill(s)
+    approve(s, "preservation_approval", clock)
+    s.finalize()
+    do(s, "notice")
+    resumed = ProcedureSession.resume(registry, list(writer.entries), writer=writer, recording=recorder, clock=clock,
+                                      session_id=s.id)
+    assert resumed.procedure.version == 1
+    assert next(d for d in resumed.deadlines() if d.deadline_id == "decision").last_day == date(2026, 11, 27)
 
 
 def test_correction_check_takes_its_length_from_the_order(start, clock):

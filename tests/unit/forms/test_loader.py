@@ -27,8 +27,8 @@ def tree(tmp_path):
 def test_every_glossary_document_and_procedure_loads_published():
     registry = load_registry()
     assert registry.unpublished == ()
-    assert sorted(i for i, _ in registry.documents) == sorted(GLOSSARY_DOCUMENTS)
-    assert sorted(i for i, _ in registry.procedures) == sorted(PROCEDURES)
+    assert sorted({i for i, _ in registry.documents}) == sorted(GLOSSARY_DOCUMENTS)
+    assert sorted({i for i, _ in registry.procedures}) == sorted(PROCEDURES)  # some in several versions
 
 
 def test_every_document_is_produced_by_some_procedure_step():
