@@ -8,6 +8,7 @@ the screens together; the screens themselves stay thin over the core.
 from __future__ import annotations
 
 import logging
+import os
 import shutil
 import time
 from pathlib import Path
@@ -438,7 +439,11 @@ class MainWindow(QMainWindow):
 
         def work():
             job = print_record(store, record_id, registry=registry)
-            Path(path).write_bytes(job.rendered.pdf)
+            # whole or not at all: a half-written PDF at the chosen path would look like the document
+            target = Path(path)
+            partial = target.with_name(f".{target.name}.part")
+            partial.write_bytes(job.rendered.pdf)
+            os.replace(partial, target)
             return job
 
         def done(job) -> None:
