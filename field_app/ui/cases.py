@@ -37,6 +37,7 @@ class CasesPage(QWidget):
         super().__init__(parent)
         self.state, self.ops, self.registry = state, ops, registry
         self.rows: list = []
+        self._pending_resume: tuple[str, str] | None = None  # (case_no, session_id) to offer
         outer = QHBoxLayout(self)
         split = QSplitter(Qt.Orientation.Horizontal, self)
         outer.addWidget(split)
@@ -184,7 +185,20 @@ class CasesPage(QWidget):
             current = self.state.case
             index = next((i for i, r in enumerate(self.rows)
                           if current and r.record_id == current.record_id), 0)
+            if self._pending_resume:
+                index = next((i for i, r in enumerate(self.rows) if r.case_no == self._pending_resume[0]), index)
             self.table.selectRow(index)
+
+    def offer_resume(self, case_no: str, session_id: str) -> None:
+        """After a crash: select the case whose procedure was cut and ask once whether to continue it
+        (when its timeline has loaded). Declining leaves it under 未完成 for later."""
+        self._pending_resume = (case_no, session_id)
+        row = next((i for i, r in enumerate(self.rows) if r.case_no == case_no), None)
+        if row is not None:
+            if self.state.case is not None and self.state.case.case_no == case_no:
+                self.load_timeline()
+            else:
+                self.table.selectRow(row)
 
     def _selected(self) -> None:
         index = self.table.currentRow()
@@ -228,6 +242,17 @@ class CasesPage(QWidget):
             self.deadlines.addItem(f"【{STATUS_TEXT.get(d.status, d.status)}】{d.describe()}")
         if not deadlines:
             self.deadlines.addItem("没有正在计算的期限")
+        pending, case = self._pending_resume, self.state.case
+        if pending and case is not None and case.case_no == pending[0]:
+            self._pending_resume = None
+            index = next((i for i, o in enumerate(unfinished) if o.session_id == pending[1]), None)
+            if index is not None:
+                from field_app.ui import common
+
+                self.open_combo.setCurrentIndex(index)
+                if common.ASK(self, "继续办理", f"上次在案件 {case.case_no} 办理的{self.open_combo.currentText()}"
+                                            "因程序意外退出或断电而中断，录像已恢复并记录了中断。现在从中断处继续办理吗？"):
+                    self._resume()
 
     # -- create -------------------------------------------------------------------------------
     def create_case(self) -> None:

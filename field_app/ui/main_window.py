@@ -277,8 +277,20 @@ class MainWindow(QMainWindow):
                      label="recover recordings")
 
     def _recovered(self, ids) -> None:
-        if ids:
-            self.statusBar().showMessage(f"上次录像意外中断，已恢复 {len(ids)} 段录像并记录中断。", 15_000)
+        """Recordings a crash cut were closed: say so, and offer to resume the procedure they
+        covered (the most recent) exactly where the log says it was."""
+        if not ids:
+            return
+        self.statusBar().showMessage(f"上次录像意外中断，已恢复 {len(ids)} 段录像并记录中断。", 15_000)
+        store = self.state.store
+        from field_app.ui.timeline import sessions_cut_by_crash
+
+        def offer(cut) -> None:  # the cases page exists: show_cases creates it right after unlock
+            if cut and hasattr(self, "cases_page"):
+                self.cases_page.offer_resume(*cut[-1])
+
+        self.ops.run(lambda: sessions_cut_by_crash(store, list(ids)), on_done=offer,
+                     on_error=lambda m: log.warning("crash resume offer: %s", m), label="crash resume offer")
 
     def _work_page(self) -> None:
         if hasattr(self, "work_page"):

@@ -136,6 +136,21 @@ class OpenSession:
     started: str
 
 
+def sessions_cut_by_crash(store, recording_ids: list[str]) -> list[tuple[str, str]]:
+    """``(case_no, session_id)`` of the unfinished procedures that the recordings a crash cut were
+    covering (those ``recover_recordings`` just closed), most recent last — what the app offers to
+    resume after a crash or power loss."""
+    from field_app.capture.recordings import collect
+
+    entries = list(all_entries(store))
+    recordings = collect(entries)
+    covered = [sid for rid in recording_ids if rid in recordings for sid in recordings[rid].procedures]
+    finished = {e.payload.get("session") for e in entries if e.entry_type == "procedure.finish"}
+    started = {e.payload["session"]: str(e.payload.get("context", {}).get("case_no", ""))
+               for e in entries if e.entry_type == "procedure.start"}
+    return [(started[sid], sid) for sid in dict.fromkeys(covered) if sid in started and sid not in finished]
+
+
 def open_sessions(entries: list[Any], case_no: str) -> list[OpenSession]:
     finished = {e.payload.get("session") for e in entries if e.entry_type == "procedure.finish"}
     out = []

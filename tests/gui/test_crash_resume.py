@@ -37,10 +37,12 @@ def test_kill_mid_wizard_then_resume(qtbot, made_store, keyring_env, tmp_path):
     from field_app.ui.main_window import MainWindow
 
     create_app()
-    common.ASK = lambda parent, title, summary: True
+    asked = []
+    common.ASK = lambda parent, title, summary: asked.append(summary) or True
     win = MainWindow(made_store)
     qtbot.addWidget(win)
     win.show()
+    use_synthetic(win)  # before unlock: the resume offer may come as soon as the cases are shown
     try:
         unlock(qtbot, win)
         open_cases(qtbot, win)
@@ -50,9 +52,11 @@ def test_kill_mid_wizard_then_resume(qtbot, made_store, keyring_env, tmp_path):
         gap = next(e for e in store.entries_after(0, 100000) if e.entry_type == "recording.gap")
         assert gap.payload["cause"] == "crash"
         page = win.cases_page
-        qtbot.waitUntil(lambda: page.open_combo.count() == 1, timeout=10000)
-        use_synthetic(win)
-        click(qtbot, page, "resumeButton")
+        # The app offers to continue the cut procedure by itself (ASK answered 确定 above): the case
+        # is selected and the wizard opens where the log says it was — no searching, no clicking.
+        qtbot.waitUntil(lambda: getattr(win, "wizard", None) is not None and win.wizard.session is not None
+                        and win.stack.currentWidget() is win.work_page, timeout=20000)
+        assert page.open_combo.count() == 1 and asked and "意外退出或断电" in asked[0]
         w = win.wizard
         assert w.session.current is not None and w.session.current.id == "record"
         assert w.editors["findings"].value() == FINDINGS  # the draft is back
