@@ -168,7 +168,8 @@ def export_recording(store, recording_id: str, out_path: Path) -> dict:
 
 
 # Intact evidence that a supervisor must see (not damage): reported, but `verify` still exits 0.
-NOTICE_KINDS = frozenset({"segment_truncated", "recording_open", "notice_missing", "recording_pause", "recording_gap"})
+NOTICE_KINDS = frozenset({"segment_truncated", "recording_open", "notice_missing", "recording_pause", "recording_gap",
+                          "audio_overflow"})
 
 
 def segment_chain_problems(info: RecordingInfo) -> Iterator[tuple[str, str, int | None]]:
@@ -194,6 +195,9 @@ def segment_chain_problems(info: RecordingInfo) -> Iterator[tuple[str, str, int 
         yield ("recording_pause", f"录像 {info.recording_id} 在第 {pause.get('offset')} 秒暂停，原因：{pause.get('reason')}（同一地点不得中断，第六十二条）。", info.start_seq)
     for gap in info.gaps:
         yield ("recording_gap", f"录像 {info.recording_id} 在第 {gap.get('offset')} 秒中断：{gap.get('cause_label')}（{gap.get('detail')}）。", info.start_seq)
+    overflows = max([int(p.get("audio_overflows") or 0) for p in info.segments] + [int((info.stop or {}).get("audio_overflows") or 0)])
+    if overflows:
+        yield ("audio_overflow", f"录像 {info.recording_id} 录制中麦克风数据溢出 {overflows} 次，其间部分声音丢失（画面不受影响）。", info.start_seq)
 
 
 def check_recordings(ctx) -> Iterator:

@@ -121,6 +121,7 @@ class RecordingSession:
         self._frame_lock = threading.Lock()
         self._prev_sha = ""
         self.segment_count = 0
+        self.audio_overflows = 0  # the microphone driver lost samples (PortAudio input overflow)
         self.notice_confirmed = False
         self.started = self.stopped = False
         self.sink = VaultSegmentSink(store, self.recording_id)
@@ -224,7 +225,7 @@ class RecordingSession:
         payload = {"offset": self.offset(), "ended_by": "error" if self.recorder.error else "officer",
                    "segments": self.segment_count, "video_frames": stats.video_frames,
                    "video_dropped": stats.video_dropped, "audio_dropped": stats.audio_dropped,
-                   "notice_confirmed": self.notice_confirmed}
+                   "audio_overflows": self.audio_overflows, "notice_confirmed": self.notice_confirmed}
         self._append("stop", payload)
         return payload
 
@@ -245,11 +246,14 @@ class RecordingSession:
             "end": round(seg.end, 3), "video_frames": seg.video_frames, "audio_packets": seg.audio_packets,
             "complete": seg.complete, "prev_segment_sha256": self._prev_sha,
             "video_dropped": self.recorder.stats.video_dropped, "audio_dropped": self.recorder.stats.audio_dropped,
+            "audio_overflows": self.audio_overflows,
         }, media=[seg.sha256])
         self._prev_sha = seg.sha256
         self.segment_count += 1
 
     def _on_status(self, kind: str, detail: str) -> None:
+        if kind == "overflow":  # counted into the next segment entry: never silent, never an entry per burst
+            self.audio_overflows += 1
         if kind in GAP_CAUSES:
             try:
                 self._append("gap", {"offset": self.offset(), "cause": kind, "cause_label": GAP_CAUSES[kind],

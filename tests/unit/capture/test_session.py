@@ -146,3 +146,29 @@ def test_a_procedure_joining_the_recording_is_logged_and_positioned(store):
     assert info.procedures == ["proc-inspection", "proc-questioning"]
     with pytest.raises(RecordingError):
         session.join("proc-late")  # a stopped recording covers nothing more
+
+
+def test_microphone_overflows_are_counted_into_the_log(store):
+    """PortAudio reports an input overflow (samples the driver lost): counted into the segment and
+    stop entries, never silent — and not an entry per burst."""
+
+    class OverflowingAudio(SyntheticAudio):
+        def start(self, clock, on_audio, on_status):
+            super().start(clock, on_audio, on_status)
+            on_status("overflow", "麦克风数据溢出，部分声音丢失")
+            on_status("overflow", "麦克风数据溢出，部分声音丢失")
+
+    session = RecordingSession(store, case_no=HENGTAI["case_no"], place="长安区北二环东路 88 号御景苑二期项目工地",
+                               matter="工资支付情况检查", video=SyntheticVideo(320, 240), audio=OverflowingAudio(),
+                               settings=SMALL)
+    session.start()
+    session.confirm_notice()
+    time.sleep(1.5)
+    stop = session.stop()
+    entries = store.record_versions(session.recording_id)
+    segments = [e.payload for e in entries if e.entry_type == "recording.segment"]
+    assert segments and segments[-1]["audio_overflows"] == 2
+    assert stop["audio_overflows"] == 2
+    assert not [e for e in entries if e.entry_type == "recording.gap"]  # lost samples are not a device loss
+    notices = [p for p in verify_store(store) if p.kind == "audio_overflow"]
+    assert len(notices) == 1 and "溢出 2 次" in notices[0].message and notices[0].severity == "notice"
