@@ -310,6 +310,17 @@ def _procedure(registry, ref: tuple[str, int]):
         return None
 
 
+def _sessions_in_scope(logs, flt, registry):
+    """(session, its procedure definition) for every session the filter allows whose definition HQ
+    knows (one it does not know cannot be checked and is skipped)."""
+    for s in logs.sessions.values():
+        if not flt.allows(s.department, s.officers, s.start_ns):
+            continue
+        proc = _procedure(registry, s.procedure)
+        if proc is not None:
+            yield s, proc
+
+
 def document_title(registry, payload: dict) -> str:
     try:
         return registry.document_for(payload["document"]).title
@@ -406,12 +417,7 @@ def uncovered_steps(logs: Logs, flt: Filter, reg) -> Table:
         covered.setdefault(r.device_id, []).extend((a - TOLERANCE_NS, b + TOLERANCE_NS) for a, b in r.segments)
     for intervals in covered.values():
         intervals.sort()
-    for s in logs.sessions.values():
-        if not flt.allows(s.department, s.officers, s.start_ns):
-            continue
-        proc = _procedure(reg, s.procedure)
-        if proc is None:
-            continue
+    for s, proc in _sessions_in_scope(logs, flt, reg):
         for run in s.runs:
             if run.outcome == "abandoned":
                 continue
@@ -460,12 +466,7 @@ def overdue_deadlines(logs: Logs, flt: Filter, now_ns: int, reg) -> Table:
                    ("started_at", "起算时间"), ("due", "届满"), ("remaining", "超期"), ("ended_at", "办结时间"),
                    ("device_id", "设备"), ("session", "程序编号")])
     now = datetime.fromtimestamp(now_ns / 1e9, BEIJING)
-    for s in logs.sessions.values():
-        if not flt.allows(s.department, s.officers, s.start_ns):
-            continue
-        proc = _procedure(reg, s.procedure)
-        if proc is None:
-            continue
+    for s, proc in _sessions_in_scope(logs, flt, reg):
         for key, d in s.deadlines.items():
             if d["deadline"] in HQ_DECIDED_DEADLINES:
                 continue
