@@ -13,7 +13,7 @@ from typing import Iterable, Iterator
 import av
 
 from field_app.capture.join import join_segments
-from field_app.capture.session import GAP_CAUSES, parse_segment_media_type
+from field_app.capture.session import GAP_CAUSES, parse_segment_media_type, segment_media_type_prefix
 
 
 @dataclass
@@ -123,12 +123,18 @@ def recover_recordings(store) -> list[str]:
         prev = info.segments[-1]["sha256"] if info.segments else ""
         next_index = len(info.segments)
         lost_from = info.segments[-1]["end"] if info.segments else 0.0
-        for index, ref in sorted(by_recording.get(rid, []), key=lambda pair: pair[0]):
+        # A segment the crash hit after it was stored and registered but before its log entry: whole,
+        # in the store, referenced by nothing — link it (else up to a whole segment, 10 s, is lost).
+        logged = {s.get("sha256") for s in info.segments}
+        whole = [(parsed[1], ref, True) for ref in store.media_with_type_prefix(segment_media_type_prefix(rid))
+                 if ref.sha256 not in logged and (parsed := parse_segment_media_type(ref.media_type))]
+        cut = [(index, ref, False) for index, ref in by_recording.get(rid, [])]
+        for index, ref, complete in sorted(whole + cut, key=lambda item: (item[0], not item[2])):
             with store.open_media(ref.sha256) as stream:
                 start, end = _segment_times(stream)
             store.append("recording.segment", {
                 "recording_id": rid, "index": next_index, "sha256": ref.sha256, "size": ref.size,
-                "start": round(start, 3), "end": round(end, 3), "complete": False, "recovered": True,
+                "start": round(start, 3), "end": round(end, 3), "complete": complete, "recovered": True,
                 "prev_segment_sha256": prev, "original_index": index,
             }, record_id=rid, media=[ref.sha256])
             prev, next_index, lost_from = ref.sha256, next_index + 1, max(lost_from, end)
@@ -183,7 +189,9 @@ def segment_chain_problems(info: RecordingInfo) -> Iterator[tuple[str, str, int 
         if payload.get("prev_segment_sha256") != expected_prev:
             yield ("segment_chain", f"录像 {info.recording_id} 的片段 {index} 与前一个片段链接不上：片段被删除、替换或插入。", seq)
         expected_prev = payload.get("sha256", "")
-        if payload.get("recovered"):
+        if payload.get("recovered") and payload.get("complete"):
+            yield ("segment_truncated", f"录像 {info.recording_id} 的片段 {index} 在程序意外终止前已完整保存，终止后才登记进录像。", seq)
+        elif payload.get("recovered"):
             yield ("segment_truncated", f"录像 {info.recording_id} 的片段 {index} 是程序意外终止后恢复的，结尾可能缺失。", seq)
     if info.stop is not None and info.stop.get("segments") not in (None, len(info.segments)):
         yield ("segment_count", f"录像 {info.recording_id} 结束时记录了 {info.stop.get('segments')} 个片段，实际有 {len(info.segments)} 个。", info.stop_seq)

@@ -59,7 +59,12 @@ class RecordingError(RuntimeError):
 def segment_media_type(recording_id: str, index: int) -> str:
     """The vault media type of a segment; it names the recording so a crash-cut partial can be
     attributed on recovery (ids are random: nothing about the case is revealed)."""
-    return f"{SEGMENT_MEDIA_TYPE}; recording={recording_id}; segment={index}"
+    return f"{segment_media_type_prefix(recording_id)}{index}"
+
+
+def segment_media_type_prefix(recording_id: str) -> str:
+    """What the media types of exactly this recording's segments start with."""
+    return f"{SEGMENT_MEDIA_TYPE}; recording={recording_id}; segment="
 
 
 def parse_segment_media_type(media_type: str) -> tuple[str, int] | None:

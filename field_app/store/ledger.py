@@ -245,6 +245,13 @@ class Ledger:
             yield from chunk
             last = chunk[-1].seq
 
+    def media_with_type_prefix(self, prefix: str) -> list[MediaRef]:
+        """Registered media whose media type starts with ``prefix``, in the order they were added."""
+        with self._lock:
+            rows = self.conn.execute("SELECT sha256, size, media_type FROM media WHERE substr(media_type, 1, ?) = ? "
+                                     "ORDER BY added_wall, rowid", (len(prefix), prefix)).fetchall()
+        return [MediaRef(*row) for row in rows]
+
     def media_row(self, sha256: str) -> MediaRef | None:
         with self._lock:
             row = self.conn.execute("SELECT sha256, size, media_type FROM media WHERE sha256 = ?", (sha256,)).fetchone()

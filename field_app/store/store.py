@@ -503,6 +503,11 @@ class Store:
     def media_info(self, sha256: str) -> vault.MediaRef | None:
         return self._require().media_row(sha256)
 
+    def media_with_type_prefix(self, prefix: str) -> list[vault.MediaRef]:
+        """Registered media whose media type starts with ``prefix`` (e.g. one recording's segments),
+        in the order they were stored — whether or not a log entry references them yet."""
+        return self._require().media_with_type_prefix(prefix)
+
     def recover_partials(self) -> list[vault.MediaRef]:
         """Turn media writes cut by a crash into stored media (``store.media_recovered`` entries): partial
         files in vault/tmp, and complete vault files whose registration the crash prevented."""

@@ -172,3 +172,31 @@ def test_microphone_overflows_are_counted_into_the_log(store):
     assert not [e for e in entries if e.entry_type == "recording.gap"]  # lost samples are not a device loss
     notices = [p for p in verify_store(store) if p.kind == "audio_overflow"]
     assert len(notices) == 1 and "溢出 2 次" in notices[0].message and notices[0].severity == "notice"
+
+
+def test_segments_stored_but_not_yet_logged_when_the_process_died_are_linked_on_recovery(store):
+    """The crash window between a segment's vault file being installed and registered and its
+    ``recording.segment`` entry: the segment is whole in the store but referenced by nothing.
+    Recovery links it (complete, marked recovered) instead of losing up to a whole segment."""
+    from field_app.capture.recordings import recover_recordings
+    from field_app.store.verify import verify_report
+
+    session = new_session(store)
+    real = session.recorder.on_segment
+    session.recorder.on_segment = lambda seg: real(seg) if seg.index == 0 else None  # "dies" before logging 1, 2 …
+    session.start()
+    session.confirm_notice()
+    time.sleep(2.6)
+    session.recorder.stop()  # the devices end as with a kill: no stop entry is written
+    logged = [e.payload for e in store.record_versions(session.recording_id) if e.entry_type == "recording.segment"]
+    assert [p["index"] for p in logged] == [0]
+    assert recover_recordings(store) == [session.recording_id]
+    [info] = list_recordings(store)
+    assert [s["index"] for s in info.segments] == list(range(len(info.segments))) and len(info.segments) >= 3
+    linked = info.segments[1:]
+    assert all(s["recovered"] and s["complete"] for s in linked)
+    assert info.segments[-1]["end"] > 2.4  # nothing of the recording is lost
+    report = verify_report(store)
+    assert report.errors == []
+    assert any("终止后才登记" in str(p) for p in report.problems)
+    assert recover_recordings(store) == []  # idempotent
